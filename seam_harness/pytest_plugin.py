@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from seam_harness.kube import ControlPlane
 from seam_harness.nats import NatsCluster, NatsProcess
 from seam_harness.process import tail
+from seam_harness.toxiproxy import Toxiproxy
 
 _LOGS_KEY = pytest.StashKey[list[Path]]()
 
@@ -55,3 +58,59 @@ def nats_cluster(request: pytest.FixtureRequest) -> Iterator[NatsCluster]:
         yield cluster
     finally:
         cluster.close()
+
+
+# -- control plane and toxiproxy (harness engineer) ------------------------------------------------
+
+_KUBE_KEY = pytest.StashKey[ControlPlane]()
+
+
+@pytest.fixture(scope="session")
+def kube(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+    """One real control plane (etcd + kube-apiserver + kube-controller-manager) for the session."""
+    plane = ControlPlane()
+    request.config.stash[_KUBE_KEY] = plane
+    plane.start()
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture
+def kube_namespace(kube: ControlPlane, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace named after the test, deleted (without waiting) afterwards."""
+    prefix = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower().removeprefix("test_")).strip("-")
+    name = kube.create_namespace(prefix[:40] or "test")
+    try:
+        yield name
+    finally:
+        kube.delete_namespace(name)
+
+
+@pytest.fixture
+def toxiproxy(request: pytest.FixtureRequest) -> Iterator[Toxiproxy]:
+    """A toxiproxy-server private to the test; create proxies with `toxiproxy.proxy(name, upstream)`."""
+    proxy_server = Toxiproxy()
+    _remember_logs(request, proxy_server.log_path)
+    proxy_server.start()
+    try:
+        yield proxy_server
+    finally:
+        proxy_server.stop()
+
+
+@pytest.hookimpl(wrapper=True, specname="pytest_runtest_makereport")
+def pytest_runtest_makereport_kube_logs(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A failing test that used the control plane gets the tail of every server log in its report."""
+    report = yield
+    plane = item.config.stash.get(_KUBE_KEY, None)
+    if report.failed and plane is not None and "kube" in getattr(item, "fixturenames", ()):
+        report.sections.append(("control plane logs", plane.log_tails(40)))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    plane = config.stash.get(_KUBE_KEY, None)
+    if plane is not None and plane.startup_seconds is not None:
+        terminalreporter.write_line(f"seam control plane startup: {plane.startup_seconds:.2f} s")

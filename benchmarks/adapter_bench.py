@@ -1,0 +1,403 @@
+"""Adapter vs raw nats-py, side by side on one nats-server, printing ratios against the targets.
+
+    uv run python -m benchmarks.adapter_bench [--messages N] [--repeat R]
+        [--out docs/performance_report.md] [--json reports/adapter_bench.json]
+
+Every repeat runs every variant once, on a fresh stream, in alternating order (forward, then
+backward) so slow drift on a shared machine hits baselines and adapter alike; figures are medians
+over repeats and ratios are medians of per-repeat ratios. It is a report, not a test: the exit code
+is 0 even when a target is missed (the table says MISS), and non-zero only if the bench itself broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import gc
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+
+from benchmarks import raw_variants
+from benchmarks.bench_report import Row, format_ms, format_rate, markdown_report, summary, text_table
+from benchmarks.bench_stats import Target, at_least, at_most, median, paired_ratio, percentile
+from benchmarks.bench_stream import BenchConfig, fresh_stream, prefill
+
+Sample = float | list[float]
+Runner = Callable[[BenchConfig], Awaitable[Sample]]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One measured thing; `kind` is "latency" (samples in s) or "throughput" (msg/s)."""
+
+    key: str
+    label: str
+    kind: str
+    needs_backlog: bool
+    run: Runner
+
+
+def _variants() -> list[Variant]:
+    from benchmarks import adapter_variants, faststream_variant
+
+    a = adapter_variants
+    return [
+        Variant("raw_publish", "raw js.publish", "latency", False, raw_variants.publish_latency),
+        Variant("adapter_publish_off", "adapter publish (metrics off)", "latency", False, a.publish_off),
+        Variant("adapter_publish_on", "adapter publish (metrics on)", "latency", False, a.publish_on),
+        Variant("raw_publish_async", "raw js.publish_async", "throughput", False, raw_variants.publish_async),
+        Variant(
+            "adapter_publish_async_off",
+            "adapter publish_async (metrics off)",
+            "throughput",
+            False,
+            a.publish_async_off,
+        ),
+        Variant(
+            "adapter_publish_async_on",
+            "adapter publish_async (metrics on)",
+            "throughput",
+            False,
+            a.publish_async_on,
+        ),
+        Variant("raw_fetch_ack", "raw fetch(batch)+ack", "throughput", True, raw_variants.fetch_ack),
+        Variant("adapter_consume_off", "adapter consume (metrics off)", "throughput", True, a.consume_off),
+        Variant("adapter_consume_on", "adapter consume (metrics on)", "throughput", True, a.consume_on),
+        Variant(
+            "faststream_consume", "FastStream pull consume", "throughput", True, faststream_variant.consume
+        ),
+    ]
+
+
+# (variant, baseline, target or None for information only)
+COMPARISONS: list[tuple[str, str, Target | None]] = [
+    ("adapter_publish_off", "raw_publish", at_most(1.10)),
+    ("adapter_publish_on", "raw_publish", None),
+    ("adapter_publish_async_off", "raw_publish_async", at_least(0.90)),
+    ("adapter_publish_async_on", "raw_publish_async", None),
+    ("adapter_consume_off", "raw_fetch_ack", at_least(0.90)),
+    ("adapter_consume_on", "raw_fetch_ack", None),
+    ("faststream_consume", "raw_fetch_ack", None),
+]
+# metrics on vs off: throughput may drop at most 5 %; the latency row is information only.
+METRICS_COST: list[tuple[str, str, Target | None]] = [
+    ("adapter_publish_async_on", "adapter_publish_async_off", at_least(0.95)),
+    ("adapter_consume_on", "adapter_consume_off", at_least(0.95)),
+    ("adapter_publish_on", "adapter_publish_off", None),
+]
+REFERENCE = {"faststream_consume"}
+
+
+@dataclass
+class Results:
+    """Per-variant samples, one entry per repeat (NaN / empty list when a run failed)."""
+
+    samples: dict[str, list[Sample]]
+    errors: dict[str, list[str]]
+
+    def headline(self, key: str) -> list[float]:
+        """Per-repeat figure: msg/s for throughput, p50 seconds for latency."""
+        out = []
+        for s in self.samples.get(key, []):
+            if isinstance(s, list):
+                out.append(percentile(s, 50) if s else math.nan)
+            else:
+                out.append(float(s))
+        return out
+
+
+def _ok(values: Sequence[float]) -> list[float]:
+    return [v for v in values if not math.isnan(v)]
+
+
+def _result_text(v: Variant, res: Results) -> str:
+    raw = res.samples.get(v.key, [])
+    if v.kind == "latency":
+        p50 = _ok([percentile(s, 50) for s in raw if isinstance(s, list) and s])
+        p99 = _ok([percentile(s, 99) for s in raw if isinstance(s, list) and s])
+        if not p50:
+            return "failed"
+        return f"p50 {format_ms(median(p50))} / p99 {format_ms(median(p99))}"
+    good = _ok(res.headline(v.key))
+    return format_rate(median(good)) if good else "failed"
+
+
+def _paired(res: Results, key: str, base: str) -> float:
+    pairs = [(a, b) for a, b in zip(res.headline(key), res.headline(base), strict=False) if a == a and b == b]
+    if not pairs:
+        return math.nan
+    return paired_ratio([a for a, _ in pairs], [b for _, b in pairs])
+
+
+def build_rows(variants: Sequence[Variant], res: Results) -> list[Row]:
+    by_key = {v.key: v for v in variants}
+    rows: list[Row] = []
+    compared = {k: (b, t) for k, b, t in COMPARISONS}
+    for v in variants:
+        base, target = compared.get(v.key, (None, None))
+        if base is None or base not in by_key:
+            rows.append(Row(v.label, _result_text(v, res)))
+            continue
+        rows.append(
+            Row(
+                v.label,
+                _result_text(v, res),
+                baseline=by_key[base].label + (" (p50)" if v.kind == "latency" else ""),
+                ratio=_paired(res, v.key, base),
+                target=target,
+                reference=v.key in REFERENCE,
+            )
+        )
+    for key, base, target in METRICS_COST:
+        if key in by_key and base in by_key:
+            what = "p50 latency" if by_key[key].kind == "latency" else "throughput"
+            rows.append(
+                Row(
+                    f"metrics cost: {by_key[key].label.split(' (')[0]} on/off",
+                    what,
+                    baseline=by_key[base].label,
+                    ratio=_paired(res, key, base),
+                    target=target,
+                )
+            )
+    return rows
+
+
+async def _run_one(v: Variant, cfg: BenchConfig, mgmt: nats.NATS) -> Sample:
+    js = mgmt.jetstream()
+    await fresh_stream(js)
+    if v.needs_backlog:
+        await prefill(js, cfg.payload, cfg.messages, cfg.timeout)
+    gc.collect()
+    return await asyncio.wait_for(v.run(cfg), cfg.timeout * 4)
+
+
+async def run_bench(
+    cfg: BenchConfig, variants: Sequence[Variant], repeat: int, log: Callable[[str], None]
+) -> Results:
+    res = Results({v.key: [] for v in variants}, {v.key: [] for v in variants})
+    mgmt = await nats.connect(cfg.url)
+    try:
+        for r in range(repeat):
+            order = list(variants) if r % 2 == 0 else list(reversed(variants))
+            for v in order:
+                t0 = time.perf_counter()
+                try:
+                    sample = await _run_one(v, cfg, mgmt)
+                except Exception as exc:
+                    res.samples[v.key].append([] if v.kind == "latency" else math.nan)
+                    msg = f"{type(exc).__name__}: {exc}"
+                    res.errors[v.key].append(msg)
+                    log(f"  repeat {r + 1}: {v.key}: FAILED {msg}")
+                    if os.environ.get("BENCH_TRACEBACK"):
+                        traceback.print_exc()
+                    continue
+                res.samples[v.key].append(sample)
+                shown = (
+                    f"p50 {format_ms(percentile(sample, 50))}"
+                    if isinstance(sample, list)
+                    else format_rate(sample)
+                )
+                log(f"  repeat {r + 1}: {v.key:<28} {shown:>18}  ({time.perf_counter() - t0:.1f}s)")
+    finally:
+        await mgmt.close()
+    return res
+
+
+def machine_info(nats_server_binary: str | None) -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    server = "external (not started by the bench)"
+    if nats_server_binary:
+        out = subprocess.run([nats_server_binary, "--version"], capture_output=True, text=True, check=False)
+        server = out.stdout.strip() or out.stderr.strip()
+    load = os.getloadavg()
+    return {
+        "date (UTC)": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+        "cpus (nproc)": str(os.cpu_count()),
+        "cpu model": cpu,
+        "load average (1/5/15 min) at the end": " / ".join(f"{x:.2f}" for x in load),
+        "nats-server": server,
+        "python": platform.python_version(),
+        "nats-py": importlib.metadata.version("nats-py"),
+        "faststream": importlib.metadata.version("faststream"),
+        "os": platform.platform(),
+    }
+
+
+METHOD = [
+    "One nats-server (JetStream, file storage, temp dir) started by the bench; nothing else needed.",
+    "Every variant gets a fresh stream `BENCH` (subjects `bench.>`); consume variants find a "
+    "prefilled backlog of N messages (prefill not timed) and use a new durable pull consumer.",
+    "Each repeat runs every variant once; the order alternates forward/backward between repeats "
+    "(ABC..CBA) so drift on the shared machine hits baselines and adapter alike.",
+    "Figures are medians over repeats; ratios are medians of the per-repeat ratios variant/baseline.",
+    "Sync publish: per-message latency of an awaited publish (server ack included) over L messages "
+    "after 100 warm-up messages; p50/p99 per repeat.",
+    "publish_async: N messages with at most W acks outstanding, timed until every ack is in "
+    "(raw: `publish_async_max_pending=W`; adapter: `max_outstanding=W`).",
+    "Consume: timed from start until the handler saw N messages AND the server's ack floor covers all "
+    "N (consumer info), so delayed or batched acks are paid for inside the window.",
+    "Metrics off: `metrics_port=0`, `enable_otel=False` (the runtime then uses its no-op metrics); "
+    "metrics on: a Prometheus `metrics_port`, so every instrument is recorded through the "
+    "OpenTelemetry SDK on the hot path (OTLP export off: no collector on loopback).",
+    "FastStream is a third-party reference row (default ack policy: ack after the handler); no target.",
+]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.adapter_bench", description=__doc__.split("\n")[0])
+    p.add_argument("--messages", type=int, default=50_000, help="messages per throughput run (N)")
+    p.add_argument("--latency-messages", type=int, default=5_000, help="messages per latency run (L)")
+    p.add_argument("--repeat", type=int, default=5, help="repeats; figures are medians (R)")
+    p.add_argument("--payload-size", type=int, default=1024, help="payload bytes")
+    p.add_argument("--batch-size", type=int, default=500, help="pull batch size for every consumer")
+    p.add_argument("--max-ack-pending", type=int, default=5_000, help="max_ack_pending for every consumer")
+    p.add_argument("--window", type=int, default=4_000, help="outstanding publish_async acks (W)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds before one run counts as stuck")
+    p.add_argument("--only", default="", help="comma-separated variant keys (debugging)")
+    p.add_argument("--nats-url", default="", help="use this server instead of starting one")
+    p.add_argument("--out", type=Path, default=None, help="write the Markdown report here")
+    p.add_argument("--json", type=Path, default=None, help="write raw samples as JSON here")
+    args = p.parse_args(argv)
+    for name in ("messages", "latency_messages", "repeat", "payload_size", "batch_size", "max_ack_pending"):
+        if getattr(args, name) <= 0:
+            p.error(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
+    if args.window <= 0 or args.timeout <= 0:
+        p.error("--window and --timeout must be > 0")
+    return args
+
+
+def select(variants: Sequence[Variant], only: str) -> list[Variant]:
+    if not only:
+        return list(variants)
+    wanted = [k.strip() for k in only.split(",") if k.strip()]
+    known = {v.key for v in variants}
+    unknown = [k for k in wanted if k not in known]
+    if unknown:
+        raise SystemExit(
+            f"--only: unknown variant(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return [v for v in variants if v.key in wanted]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    variants = select(_variants(), args.only)
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    server = None
+    binary: str | None = None
+    url = args.nats_url
+    if not url:
+        from seam_harness.nats import NatsProcess
+
+        server = NatsProcess(name="bench").start()
+        url, binary = server.url, server.binary
+    cfg = BenchConfig(
+        url=url,
+        messages=args.messages,
+        latency_messages=args.latency_messages,
+        payload=os.urandom(args.payload_size),
+        batch_size=args.batch_size,
+        max_ack_pending=args.max_ack_pending,
+        window=args.window,
+        timeout=args.timeout,
+    )
+    log(f"adapter bench: {len(variants)} variants x {args.repeat} repeats on {url}")
+    started = time.perf_counter()
+    try:
+        res = asyncio.run(run_bench(cfg, variants, args.repeat, log))
+    finally:
+        if server is not None:
+            server.close()
+    wall = time.perf_counter() - started
+
+    rows = build_rows(variants, res)
+    print()
+    print(text_table(rows))
+    print()
+    print(summary(rows))
+    failures = {k: v for k, v in res.errors.items() if v}
+    for key, errs in failures.items():
+        print(f"errors in {key}: {len(errs)} run(s) failed, first: {errs[0]}")
+
+    parameters = {
+        "payload": f"{args.payload_size} B (random bytes)",
+        "messages per throughput run (N)": str(args.messages),
+        "messages per latency run (L)": str(args.latency_messages),
+        "repeats (R)": str(args.repeat),
+        "pull batch size": str(args.batch_size),
+        "max_ack_pending": str(args.max_ack_pending),
+        "publish_async window (W)": str(args.window),
+        "bench wall time": f"{wall:.0f} s",
+    }
+    if args.out:
+        notes = [
+            f"{k}: {len(v)} of {args.repeat} runs failed, first error: {v[0]}" for k, v in failures.items()
+        ]
+        text = markdown_report(
+            "Adapter performance report",
+            rows,
+            machine_info(binary),
+            parameters,
+            [*METHOD, "Command: `uv run python -m benchmarks.adapter_bench " + " ".join(sys.argv[1:]) + "`"],
+            notes,
+        )
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        log(f"wrote {args.out}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "parameters": parameters,
+            "machine": machine_info(binary),
+            "samples": {
+                k: [
+                    {"p50_s": percentile(s, 50), "p99_s": percentile(s, 99), "n": len(s)}
+                    if isinstance(s, list) and s
+                    else s
+                    for s in v
+                ]
+                for k, v in res.samples.items()
+            },
+            "errors": res.errors,
+            "rows": [
+                dict(
+                    zip(
+                        ("variant", "result", "baseline", "ratio", "target", "verdict"),
+                        r.cells(),
+                        strict=True,
+                    )
+                )
+                for r in rows
+            ],
+        }
+        args.json.write_text(json.dumps(payload, indent=2, default=str))
+        log(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

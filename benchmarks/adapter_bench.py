@@ -217,7 +217,7 @@ async def run_bench(
     return res
 
 
-def machine_info(nats_server_binary: str | None) -> dict[str, str]:
+def machine_info(nats_server_binary: str | None, load_at_start: tuple[float, float, float]) -> dict[str, str]:
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -230,12 +230,12 @@ def machine_info(nats_server_binary: str | None) -> dict[str, str]:
     if nats_server_binary:
         out = subprocess.run([nats_server_binary, "--version"], capture_output=True, text=True, check=False)
         server = out.stdout.strip() or out.stderr.strip()
-    load = os.getloadavg()
     return {
         "date (UTC)": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
         "cpus (nproc)": str(os.cpu_count()),
         "cpu model": cpu,
-        "load average (1/5/15 min) at the end": " / ".join(f"{x:.2f}" for x in load),
+        "load average (1/5/15 min) at start": " / ".join(f"{x:.2f}" for x in load_at_start),
+        "load average (1/5/15 min) at end": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
         "nats-server": server,
         "python": platform.python_version(),
         "nats-py": importlib.metadata.version("nats-py"),
@@ -327,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     log(f"adapter bench: {len(variants)} variants x {args.repeat} repeats on {url}")
     started = time.perf_counter()
+    load_at_start = os.getloadavg()
     try:
         res = asyncio.run(run_bench(cfg, variants, args.repeat, log))
     finally:
@@ -360,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = markdown_report(
             "Adapter performance report",
             rows,
-            machine_info(binary),
+            machine_info(binary, load_at_start),
             parameters,
             [*METHOD, "Command: `uv run python -m benchmarks.adapter_bench " + " ".join(sys.argv[1:]) + "`"],
             notes,
@@ -372,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "parameters": parameters,
-            "machine": machine_info(binary),
+            "machine": machine_info(binary, load_at_start),
             "samples": {
                 k: [
                     {"p50_s": percentile(s, 50), "p99_s": percentile(s, 99), "n": len(s)}

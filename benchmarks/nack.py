@@ -101,8 +101,13 @@ def nack_manifests(count: int, namespace: str) -> list[dict[str, Any]]:
     return streams + consumers
 
 
-def nack_argv(binary: Path, kubeconfig: Path, namespace: str, nats_url: str) -> list[str]:
+def nack_argv(binary: Path, kubeconfig: Path, namespace: str, nats_url: str, workdir: Path) -> list[str]:
+    """The controller's command line; `env -C` runs it in `workdir` because it creates a cache
+    directory in its working directory."""
     return [
+        "env",
+        "-C",
+        str(workdir),
         str(binary),
         f"--kubeconfig={kubeconfig}",
         f"--namespace={namespace}",
@@ -111,13 +116,10 @@ def nack_argv(binary: Path, kubeconfig: Path, namespace: str, nats_url: str) -> 
 
 
 def start_nack(kubeconfig: Path, namespace: str, nats_url: str, log_dir: Path) -> ManagedProcess:
-    """Start the controller in a scratch working directory (it creates a cache dir in its cwd)."""
+    """Start the controller watching `namespace` only, with the global NATS URL."""
     workdir = Path(tempfile.mkdtemp(prefix="seam-nack-", dir=log_dir))
-    proc = ManagedProcess(nack_argv(nack_binary(), kubeconfig, namespace, nats_url), log_dir / "nack.log")
-    cwd = os.getcwd()
-    os.chdir(workdir)
-    try:
-        proc.start()
-    finally:
-        os.chdir(cwd)
+    proc = ManagedProcess(
+        nack_argv(nack_binary(), kubeconfig, namespace, nats_url, workdir), log_dir / "nack.log"
+    )
+    proc.start()
     return proc

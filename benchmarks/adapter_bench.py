@@ -264,6 +264,27 @@ METHOD = [
 ]
 
 
+async def profile_variant(cfg: BenchConfig, v: Variant) -> str:
+    """Run one variant once under pyinstrument; returns the text profile."""
+    from pyinstrument import Profiler
+
+    mgmt = await nats.connect(cfg.url)
+    try:
+        js = mgmt.jetstream()
+        await fresh_stream(js)
+        if v.needs_backlog:
+            await prefill(js, cfg.payload, cfg.messages, cfg.timeout)
+    finally:
+        await mgmt.close()
+    profiler = Profiler(interval=0.0005, async_mode="enabled")
+    profiler.start()
+    try:
+        await asyncio.wait_for(v.run(cfg), cfg.timeout * 4)
+    finally:
+        profiler.stop()
+    return str(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.adapter_bench", description=__doc__.split("\n")[0])
     p.add_argument("--messages", type=int, default=50_000, help="messages per throughput run (N)")
@@ -276,6 +297,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds before one run counts as stuck")
     p.add_argument("--only", default="", help="comma-separated variant keys (debugging)")
     p.add_argument("--nats-url", default="", help="use this server instead of starting one")
+    p.add_argument("--profile", default="", help="run this one variant once under pyinstrument and exit")
     p.add_argument("--out", type=Path, default=None, help="write the Markdown report here")
     p.add_argument("--json", type=Path, default=None, help="write raw samples as JSON here")
     args = p.parse_args(argv)
@@ -325,6 +347,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         window=args.window,
         timeout=args.timeout,
     )
+    if args.profile:
+        (target,) = select(variants, args.profile)
+        out = Path("reports/tmp") / f"profile_{target.key}.txt"
+        try:
+            text = asyncio.run(profile_variant(cfg, target))
+        finally:
+            if server is not None:
+                server.close()
+        print(text)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        log(f"wrote {out}")
+        return 0
     log(f"adapter bench: {len(variants)} variants x {args.repeat} repeats on {url}")
     started = time.perf_counter()
     load_at_start = os.getloadavg()

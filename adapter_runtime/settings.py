@@ -146,6 +146,7 @@ class AdapterSettings(BaseSettings):
     compression_codec: Literal["zstd", "lz4"] = DEFAULT_CODEC
     max_outstanding: int = Field(65536, gt=0)
     publish_ack_timeout: float = Field(5.0, gt=0)
+    publish_retries: int = Field(10, ge=0, description="resends (same msg id) before a publish fails")
 
     # Consuming
     consumer_name: str | None = None

@@ -1,0 +1,133 @@
+"""Open a NATS connection from AdapterSettings: auth files, TLS, jittered unlimited reconnects.
+
+Credential files are read here, at the edge, and their contents go only to nats-py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import nats
+from nats.aio.client import Client
+
+from adapter_runtime.settings import AdapterSettings
+
+log = logging.getLogger("adapter_runtime")
+
+Callback = Callable[[], Awaitable[None]]
+
+
+class JitteredReconnect:
+    """nats-py reconnect_to_server_handler: rotate servers, wait reconnect_wait + random jitter.
+
+    Jitter spreads a fleet of pods so a restarted broker is not hit by all of them at once.
+    """
+
+    def __init__(self, settings: AdapterSettings, rng: random.Random | None = None) -> None:
+        self.wait = settings.reconnect_wait
+        self.jitter = settings.reconnect_jitter
+        self.jitter_tls = settings.reconnect_jitter_tls
+        self.tls = _uses_tls(settings)
+        self._rng = rng or random.Random()
+        self._turn = 0
+
+    def delay(self) -> float:
+        return self.wait + self._rng.uniform(0, self.jitter_tls if self.tls else self.jitter)
+
+    def __call__(self, servers: list[Any], _info: dict[str, Any]) -> tuple[Any, float]:
+        server = servers[self._turn % len(servers)]
+        self._turn += 1
+        return server, self.delay()
+
+
+def _uses_tls(settings: AdapterSettings) -> bool:
+    schemes = {urlparse(u).scheme for u in settings.server_urls}
+    return (
+        bool(schemes & {"tls", "wss"})
+        or settings.tls_ca_file is not None
+        or settings.tls_cert_file is not None
+    )
+
+
+def _tls_context(settings: AdapterSettings) -> ssl.SSLContext | None:
+    if not _uses_tls(settings):
+        return None
+    ctx = ssl.create_default_context(cafile=str(settings.tls_ca_file) if settings.tls_ca_file else None)
+    if settings.tls_cert_file and settings.tls_key_file:
+        ctx.load_cert_chain(str(settings.tls_cert_file), str(settings.tls_key_file))
+    return ctx
+
+
+def connect_kwargs(settings: AdapterSettings, name: str) -> dict[str, Any]:
+    """nats.connect keyword arguments (without callbacks); reads credential files."""
+    kw: dict[str, Any] = {
+        "servers": list(settings.server_urls),
+        "name": name,
+        "connect_timeout": settings.connect_timeout,
+        "reconnect_time_wait": settings.reconnect_wait,
+        "max_reconnect_attempts": settings.max_reconnects,
+        "allow_reconnect": True,
+        "reconnect_to_server_handler": JitteredReconnect(settings),
+        "pending_size": settings.pending_bytes_limit,
+    }
+    tls = _tls_context(settings)
+    if tls is not None:
+        kw["tls"] = tls
+    if settings.creds_file:
+        kw["user_credentials"] = str(settings.creds_file)
+    if settings.nkey_seed_file:
+        kw["nkeys_seed"] = str(settings.nkey_seed_file)
+    if settings.token_file:
+        kw["token"] = settings.token_file.read_text().strip()
+    if settings.user:
+        kw["user"] = settings.user
+        assert settings.password_file is not None  # enforced by settings validation
+        kw["password"] = settings.password_file.read_text().strip()
+    return kw
+
+
+async def open_connection(
+    settings: AdapterSettings,
+    name: str,
+    *,
+    on_disconnect: Callback | None = None,
+    on_reconnect: Callback | None = None,
+    on_error: Callable[[Exception], Awaitable[None]] | None = None,
+) -> Client:
+    """Connect, retrying the first connection like a reconnect (forever when max_reconnects=-1)."""
+    kw = connect_kwargs(settings, name)
+    reconnect: JitteredReconnect = kw["reconnect_to_server_handler"]
+
+    async def _noop() -> None:
+        return None
+
+    async def _err(exc: Exception) -> None:
+        if on_error is not None:
+            await on_error(exc)
+        else:
+            log.warning("nats error: %s", exc)
+
+    attempt = 0
+    while True:
+        try:
+            return await nats.connect(
+                **kw,
+                disconnected_cb=on_disconnect or _noop,
+                reconnected_cb=on_reconnect or _noop,
+                error_cb=_err,
+            )
+        except (OSError, TimeoutError, nats.errors.NoServersError) as exc:
+            attempt += 1
+            if 0 <= settings.max_reconnects < attempt:
+                raise ConnectionError(
+                    f"cannot connect to {', '.join(settings.server_urls)} after {attempt} attempt(s): {exc}"
+                ) from exc
+            delay = reconnect.delay()
+            log.warning("connect failed (%s), retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)

@@ -1,0 +1,123 @@
+"""Make sure the stream, the dead-letter stream and the durable consumer exist (idempotent)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from nats.js import api
+from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.manager import JetStreamManager
+
+from adapter_runtime.settings import AdapterSettings
+from adapter_runtime.subjects import any_covers
+
+log = logging.getLogger("adapter_runtime")
+
+_ERR_STREAM_NAME_IN_USE = 10058
+_ERR_CONSUMER_EXISTS = 10148
+
+
+class StreamSetupError(RuntimeError):
+    """The stream or consumer cannot be created or found (clear reason in the message)."""
+
+
+class StreamKeeper:
+    """Creates/updates streams on demand (create_stream) and serializes that per connection."""
+
+    def __init__(self, jsm: JetStreamManager, settings: AdapterSettings) -> None:
+        self.jsm = jsm
+        self.s = settings
+        self._lock = asyncio.Lock()
+
+    def _storage(self) -> api.StorageType:
+        return api.StorageType.FILE if self.s.durable else api.StorageType.MEMORY
+
+    async def ensure_covers(self, subject: str) -> None:
+        """The configured stream exists and captures ``subject`` (adds it when subjects are implicit)."""
+        name = self.s.stream_name
+        if not self.s.create_stream:
+            try:
+                await self.jsm.stream_info(name)
+            except NotFoundError:
+                raise StreamSetupError(
+                    f"stream {name!r} does not exist and create_stream is false "
+                    "(the operator should have created it)"
+                ) from None
+            return
+        async with self._lock:
+            await self._ensure(name, list(self.s.stream_subjects), subject, self._storage())
+
+    async def ensure_dead_letter(self) -> None:
+        if not self.s.create_stream:
+            return
+        async with self._lock:
+            dlq = self.s.effective_dead_letter_subject
+            await self._ensure(self.s.dead_letter_stream, [dlq], dlq, api.StorageType.FILE)
+
+    async def _ensure(self, name: str, explicit: list[str], subject: str, storage: api.StorageType) -> None:
+        try:
+            info = await self.jsm.stream_info(name)
+        except NotFoundError:
+            subjects = explicit or [subject]
+            try:
+                await self.jsm.add_stream(api.StreamConfig(name=name, subjects=subjects, storage=storage))
+                log.info("created stream %s subjects=%s", name, subjects)
+                return
+            except BadRequestError as exc:
+                if exc.err_code != _ERR_STREAM_NAME_IN_USE:
+                    raise StreamSetupError(f"cannot create stream {name!r}: {exc.description}") from None
+                info = await self.jsm.stream_info(name)
+        current = list(info.config.subjects or [])
+        if any_covers(current, subject):
+            return
+        if explicit:
+            raise StreamSetupError(
+                f"subject {subject!r} is not captured by stream {name!r} (subjects {current}); "
+                "add it to stream_subjects"
+            )
+        info.config.subjects = [*current, subject]
+        try:
+            await self.jsm.update_stream(info.config)
+        except BadRequestError as exc:
+            raise StreamSetupError(
+                f"cannot add subject {subject!r} to stream {name!r}: {exc.description}"
+            ) from None
+        log.info("stream %s now captures %s", name, subject)
+
+
+def consumer_config(settings: AdapterSettings, name: str, filter_subject: str) -> api.ConsumerConfig:
+    """Our consumer: explicit ack, server-side redelivery unlimited (the runtime dead-letters)."""
+    return api.ConsumerConfig(
+        durable_name=name if settings.durable else None,
+        name=name,
+        ack_policy=api.AckPolicy.EXPLICIT,
+        deliver_policy=api.DeliverPolicy(settings.deliver_policy),
+        ack_wait=settings.ack_wait,
+        max_deliver=-1,
+        max_ack_pending=settings.max_ack_pending,
+        filter_subject=filter_subject,
+        inactive_threshold=None if settings.durable else max(60.0, settings.ack_wait * 2),
+    )
+
+
+async def ensure_consumer(
+    jsm: JetStreamManager, settings: AdapterSettings, name: str, filter_subject: str
+) -> api.ConsumerInfo:
+    """Bind to the consumer as it is, or create it (idempotent; also after an out-of-band delete)."""
+    stream = settings.stream_name
+    try:
+        return await jsm.consumer_info(stream, name)
+    except NotFoundError as exc:
+        if "stream" in (exc.description or "").lower():
+            raise StreamSetupError(f"stream {stream!r} not found: {exc.description}") from None
+    try:
+        info = await jsm.add_consumer(stream, consumer_config(settings, name, filter_subject))
+        log.info("created consumer %s on %s filter=%s", name, stream, filter_subject)
+        return info
+    except NotFoundError as exc:
+        raise StreamSetupError(f"stream {stream!r} not found: {exc.description}") from None
+    except BadRequestError as exc:
+        if exc.err_code == _ERR_CONSUMER_EXISTS:
+            return await jsm.consumer_info(stream, name)
+        raise StreamSetupError(f"cannot create consumer {name!r} on {stream!r}: {exc.description}") from None

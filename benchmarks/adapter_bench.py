@@ -60,6 +60,13 @@ def _variants() -> list[Variant]:
         Variant("adapter_publish_on", "adapter publish (metrics on)", "latency", False, a.publish_on),
         Variant("raw_publish_async", "raw js.publish_async", "throughput", False, raw_variants.publish_async),
         Variant(
+            "raw_publish_async_hdrs",
+            "raw js.publish_async + adapter headers",
+            "throughput",
+            False,
+            raw_variants.publish_async_headers,
+        ),
+        Variant(
             "adapter_publish_async_off",
             "adapter publish_async (metrics off)",
             "throughput",
@@ -88,6 +95,7 @@ COMPARISONS: list[tuple[str, str, Target | None]] = [
     ("adapter_publish_on", "raw_publish", None),
     ("adapter_publish_async_off", "raw_publish_async", at_least(0.90)),
     ("adapter_publish_async_on", "raw_publish_async", None),
+    ("raw_publish_async_hdrs", "raw_publish_async", None),
     ("adapter_consume_off", "raw_fetch_ack", at_least(0.90)),
     ("adapter_consume_on", "raw_fetch_ack", None),
     ("faststream_consume", "raw_fetch_ack", None),
@@ -248,6 +256,11 @@ METHOD = [
     "One nats-server (JetStream, file storage, temp dir) started by the bench; nothing else needed.",
     "Every variant gets a fresh stream `BENCH` (subjects `bench.>`); consume variants find a "
     "prefilled backlog of N messages (prefill not timed) and use a new durable pull consumer.",
+    "Backlog messages carry the adapter publisher's headers (unique `Nats-Msg-Id`, "
+    "`Seam-Content-Type: bytes`, `Seam-Published-At`), as adapter-to-adapter traffic does, so raw, "
+    "adapter and FastStream consumers parse identical messages.",
+    "`raw js.publish_async + adapter headers` (information only) is the raw baseline with those "
+    "headers: it splits header/de-duplication cost (server and nats-py) from the adapter's own code.",
     "Each repeat runs every variant once; the order alternates forward/backward between repeats "
     "(ABC..CBA) so drift on the shared machine hits baselines and adapter alike.",
     "Figures are medians over repeats; ratios are medians of the per-repeat ratios variant/baseline.",

@@ -14,6 +14,8 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from adapter_runtime import headers
+
 STREAM = "BENCH"
 STREAM_SUBJECTS = ["bench.>"]
 PUBLISH_SUBJECT = "bench.pub"
@@ -48,10 +50,23 @@ async def stream_count(js: JetStreamContext) -> int:
     return int(info.state.messages)
 
 
+def adapter_wire_headers(msg_id: str) -> dict[str, str]:
+    """The headers the adapter's publisher puts on every message (id, content type, timestamp)."""
+    return {
+        headers.MSG_ID: msg_id,
+        headers.CONTENT_TYPE: "bytes",
+        headers.PUBLISHED_AT: str(time.time_ns()),
+    }
+
+
 async def prefill(js: JetStreamContext, payload: bytes, n: int, limit_s: float) -> None:
-    """Store `n` messages on CONSUME_SUBJECT so a consumer finds a ready backlog."""
-    for _ in range(n):
-        await js.publish_async(CONSUME_SUBJECT, payload)
+    """Store `n` messages on CONSUME_SUBJECT so a consumer finds a ready backlog.
+
+    They carry the adapter's wire headers, as traffic between adapters does, so every consumer
+    (raw, adapter, FastStream) parses exactly the same messages.
+    """
+    for i in range(n):
+        await js.publish_async(CONSUME_SUBJECT, payload, headers=adapter_wire_headers(f"prefill-{i}"))
     await asyncio.wait_for(js.publish_async_completed(), limit_s)
     stored = await stream_count(js)
     if stored != n:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -28,12 +29,19 @@ async def api_client(kubeconfig: Path) -> client.ApiClient:
     return client.ApiClient(configuration=conf)
 
 
-async def _watch_kind(api: client.CustomObjectsApi, kind: Kind, namespace: str, tracker: ReadyTracker) -> None:
+async def _watch_kind(
+    api: client.CustomObjectsApi,
+    kind: Kind,
+    namespace: str,
+    tracker: ReadyTracker,
+    on_listed: Callable[[], None],
+) -> None:
     listed = await api.list_namespaced_custom_object(kind.group, kind.version, namespace, kind.plural)
     now = time.monotonic()
     for obj in listed.get("items", []):
         tracker.observe(kind.kind, obj, now)
     rv = listed["metadata"]["resourceVersion"]
+    on_listed()
     while True:
         w = watch.Watch()
         try:
@@ -52,6 +60,8 @@ async def _watch_kind(api: client.CustomObjectsApi, kind: Kind, namespace: str, 
                     if event["type"] in ("ADDED", "MODIFIED"):
                         tracker.observe(kind.kind, obj, time.monotonic())
                     rv = obj.get("metadata", {}).get("resourceVersion", rv)
+        except TimeoutError:
+            continue  # client-side read timeout: resume from the last resourceVersion
         except ApiException as exc:
             if exc.status != 410:
                 raise
@@ -71,11 +81,31 @@ class ReadyWatcher:
     namespace: str
     kinds: tuple[Kind, ...]
     tracker: ReadyTracker
+    listed: asyncio.Event = field(default_factory=asyncio.Event)
+    _lists_done: int = 0
+
+    def _on_listed(self) -> None:
+        self._lists_done += 1
+        if self._lists_done == len(self.kinds):
+            self.listed.set()
 
     async def run(self) -> None:
         async with await api_client(self.kubeconfig) as api_client_:
             api = client.CustomObjectsApi(api_client_)
-            await asyncio.gather(*(_watch_kind(api, k, self.namespace, self.tracker) for k in self.kinds))
+            await asyncio.gather(
+                *(_watch_kind(api, k, self.namespace, self.tracker, self._on_listed) for k in self.kinds)
+            )
+
+    async def wait_listed(self, task: asyncio.Task[None], budget_s: float = 30.0) -> None:
+        """Return once every kind is listed: from then on the watches miss no event."""
+        deadline = time.monotonic() + budget_s
+        while not self.listed.is_set():
+            if task.done():
+                task.result()
+                raise RuntimeError("watcher stopped before listing")
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"watcher could not list within {budget_s}s")
+            await asyncio.sleep(0.02)
 
     async def wait_done(self, deadline: float, task: asyncio.Task[None]) -> bool:
         """True once every expected object is Ready; False at the deadline. Watch errors propagate."""

@@ -1,0 +1,65 @@
+"""`seam-operator`: run the JetStream operator (namespaced or cluster-wide, with peering)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import kopf
+from pydantic import ValidationError
+
+from jetstream_operator.config import OperatorSettings
+from jetstream_operator.logs import configure_logging
+
+
+def default_priority() -> int:
+    """Older replicas win: a replica started later gets a lower peering priority and waits."""
+    return 10**13 - int(time.time() * 1000)
+
+
+def parse_args(argv: list[str] | None) -> OperatorSettings:
+    parser = argparse.ArgumentParser(prog="seam-operator", description=__doc__)
+    parser.add_argument(
+        "-n", "--namespace", action="append", dest="namespaces", help="watch this namespace (repeatable)"
+    )
+    parser.add_argument(
+        "-A", "--all-namespaces", action="store_true", dest="clusterwide", help="watch every namespace"
+    )
+    parser.add_argument("--nats-url", help="servers for resources without a connectionRef")
+    parser.add_argument("--resync-seconds", type=float, help="periodic drift check and state refresh")
+    parser.add_argument("--health-port", type=int, help="liveness endpoint port (0: off)")
+    parser.add_argument("--json-logs", action="store_true", default=None, help="log JSON lines")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING")
+    parser.add_argument("--peering-name", help="KopfPeering object shared by the replicas")
+    parser.add_argument("--standalone", action="store_true", default=None, help="no peering (single replica)")
+    parser.add_argument("--priority", type=int, help="peering priority (default: older replica wins)")
+    args = parser.parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if v not in (None, False) or (k == "namespaces" and v)}
+    try:
+        return OperatorSettings(**overrides)
+    except ValidationError as exc:
+        parser.error(str(exc))
+        raise  # unreachable
+
+
+def main(argv: list[str] | None = None) -> None:
+    op = parse_args(argv)
+    if not op.clusterwide and not op.namespaces:
+        sys.exit("seam-operator: pass --namespace NS (repeatable) or --all-namespaces")
+    configure_logging(json_logs=op.json_logs, level=op.log_level)
+    import jetstream_operator.handlers  # noqa: F401  (registers the handlers)
+
+    kopf.run(
+        clusterwide=op.clusterwide,
+        namespaces=op.namespaces,
+        standalone=op.standalone,
+        peering_name=None if op.standalone else op.peering_name,
+        priority=op.priority if op.priority is not None else default_priority(),
+        liveness_endpoint=op.liveness_endpoint,
+        memo=kopf.Memo(operator_settings=op),
+    )
+
+
+if __name__ == "__main__":
+    main()

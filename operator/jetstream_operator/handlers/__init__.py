@@ -1,0 +1,5 @@
+"""kopf handlers; importing this package registers them all."""
+
+from jetstream_operator.handlers import connections, consumers, lifecycle, secrets, streams
+
+__all__ = ["connections", "consumers", "lifecycle", "secrets", "streams"]

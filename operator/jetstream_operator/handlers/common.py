@@ -1,0 +1,126 @@
+"""Glue shared by the per-kind handlers: the retry contract with kopf and the drift daemon loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import kopf
+
+from jetstream_operator.failures import backoff_delay
+from jetstream_operator.kubeapi import GROUP, VERSION
+from jetstream_operator.reconcile.runner import Reconciler, SuccessHook, as_failure, run
+from jetstream_operator.registry import Tracked
+from jetstream_operator.runtime import Runtime
+from jetstream_operator.status import now_iso, status_patch
+
+log = logging.getLogger(__name__)
+
+__all__ = ["GROUP", "VERSION", "delete_with_retry", "drift_loop", "reconcile_or_retry"]
+
+
+def runtime(memo: Any) -> Runtime:
+    rt: Runtime = memo.runtime
+    return rt
+
+
+async def reconcile_or_retry(
+    rt: Runtime,
+    plural: str,
+    body: Mapping[str, Any],
+    reconciler: Reconciler,
+    on_success: SuccessHook | None = None,
+) -> None:
+    """One reconcile from a kopf handler; a failure becomes kopf.TemporaryError with backoff."""
+    delay = await run(rt, plural, body, reconciler, on_success)
+    if delay is not None:
+        raise kopf.TemporaryError("not ready yet; see status.conditions", delay=delay)
+
+
+async def _wait(wake: asyncio.Event, stopped: Any, delay: float) -> None:
+    async def stop() -> None:
+        await stopped.wait()
+
+    tasks = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop())}
+    try:
+        await asyncio.wait(tasks, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def drift_loop(
+    rt: Runtime,
+    plural: str,
+    body: Mapping[str, Any],
+    stopped: Any,
+    reconciler: Reconciler,
+    on_success: SuccessHook | None = None,
+) -> None:
+    """Periodic resync and state refresh, woken early by advisories and dependency changes.
+
+    Runs as a kopf daemon: kopf stops it when the resource is deleted or this replica is
+    paused by peering, so a standby replica never acts.
+    """
+    meta = body.get("metadata") or {}
+    item: Tracked = rt.registry.track(plural, str(meta.get("namespace")), str(meta.get("name")))
+    wake = asyncio.Event()
+    item.wake = wake
+    # Spread the first resync so hundreds of resources do not hit NATS in the same second.
+    delay = rt.settings.resync_seconds * random.uniform(0.5, 1.0)
+    try:
+        while not stopped:
+            await _wait(wake, stopped, delay)
+            if stopped:
+                break
+            wake.clear()
+            try:
+                retry = await run(rt, plural, body, reconciler, on_success)
+            except Exception:  # e.g. the apiserver refused a status patch: try again later
+                log.exception("drift check of %s failed", item.key)
+                retry = backoff_delay(item.attempt, cap=rt.settings.backoff_max)
+                item.attempt += 1
+            delay = retry if retry is not None else rt.settings.resync_seconds
+    finally:
+        if item.wake is wake:
+            item.wake = None
+
+
+async def delete_with_retry(
+    rt: Runtime,
+    plural: str,
+    body: Mapping[str, Any],
+    retry: int,
+    deleter: Callable[[Runtime, Mapping[str, Any], Tracked], Awaitable[str]],
+) -> None:
+    """Apply the deletion policy; failures keep the finalizer, say why in status and retry."""
+    meta = body.get("metadata") or {}
+    namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+    item = rt.registry.track(plural, namespace, name)
+    async with item.lock:
+        item.deleting = True
+        try:
+            message = await deleter(rt, body, item)
+        except Exception as exc:
+            failure = as_failure(exc)
+            text = f"deletion waits: {failure.message}; retrying"
+            patch = status_patch(
+                body=body, ready=False, reason="DeletionPending", message=text, now=now_iso(), observed=False
+            )
+            try:
+                await rt.kube.patch_status(plural, namespace, name, patch)
+            except Exception as patch_exc:
+                log.warning("status of %s not updated during deletion: %s", item.key, patch_exc)
+            if retry == 0:
+                await rt.kube.post_event(body, type_="Warning", reason="DeletionPending", message=text)
+            raise kopf.TemporaryError(text, delay=backoff_delay(retry, cap=rt.settings.backoff_max)) from None
+    await rt.kube.post_event(body, type_="Normal", reason="Deleted", message=message)
+    await rt.pool.release(str(item.key))
+    rt.registry.forget(plural, namespace, name)
+
+
+def resource(plural: str) -> dict[str, str]:
+    return {"group": GROUP, "version": VERSION, "plural": plural}

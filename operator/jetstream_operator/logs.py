@@ -1,0 +1,19 @@
+"""Log setup: kopf's plain or JSON format; secrets never reach a log line (none are logged)."""
+
+from __future__ import annotations
+
+import logging
+
+import kopf
+
+
+def configure_logging(*, json_logs: bool, level: str) -> None:
+    kopf.configure(
+        debug=level.upper() == "DEBUG",
+        quiet=level.upper() in ("WARNING", "ERROR"),
+        log_format=kopf.LogFormat.JSON if json_logs else kopf.LogFormat.FULL,
+        log_refkey="k8s" if json_logs else None,
+    )
+    # nats-py and aiohttp are chatty at INFO during reconnect storms.
+    logging.getLogger("nats").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Reconcilers: the I/O edge between validated specs, the JetStream API and resource status."""

@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None) -> OperatorSettings:
     parser.add_argument("--standalone", action="store_true", default=None, help="no peering (single replica)")
     parser.add_argument("--priority", type=int, help="peering priority (default: older replica wins)")
     args = parser.parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if v not in (None, False) or (k == "namespaces" and v)}
+    overrides = {k: v for k, v in vars(args).items() if v is not None and v is not False}
     try:
         return OperatorSettings(**overrides)
     except ValidationError as exc:

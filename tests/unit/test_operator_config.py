@@ -1,7 +1,6 @@
 """Operator settings from the command line and the environment."""
 
 import pytest
-
 from jetstream_operator.__main__ import default_priority, parse_args
 from jetstream_operator.config import OperatorSettings
 

@@ -1,7 +1,6 @@
 """Connection config hashing, advisory subject parsing and connect-error classification."""
 
 import pytest
-
 from jetstream_operator.connections import (
     ConnectionConfig,
     NatsAuthError,

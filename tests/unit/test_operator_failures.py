@@ -1,7 +1,6 @@
 """Retry delays grow exponentially and stop at the cap; failure reasons of transport errors."""
 
 import pytest
-
 from jetstream_operator.connections import NatsAuthError
 from jetstream_operator.failures import ReconcileFailure, backoff_delay
 from jetstream_operator.jsapi import JetStreamError, NatsUnavailable

@@ -1,7 +1,6 @@
 """The in-process index that routes advisories and dependency changes to resources."""
 
 import pytest
-
 from jetstream_operator.registry import CONNECTION, CONSUMER, STREAM, Registry
 
 pytestmark = pytest.mark.unit

@@ -1,7 +1,6 @@
 """Status building: Ready condition transitions, server state mapping, change detection."""
 
 import pytest
-
 from jetstream_operator.status import (
     consumer_state,
     ready_condition,

@@ -1,0 +1,153 @@
+"""The operator's NATS edge against a real nats-server: pooled connections, advisories, raw API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+
+import nats
+import pytest
+from jetstream_operator.connections import ConnectionConfig, ConnectionPool, NatsAuthError
+from jetstream_operator.jsapi import (
+    CONSUMER_NOT_UPDATABLE_CODES,
+    JetStreamAPI,
+    JetStreamError,
+    NatsUnavailable,
+)
+
+from seam_harness.nats import NatsProcess
+
+pytestmark = pytest.mark.integration
+
+
+def operator_connections(server: NatsProcess) -> list[dict]:
+    with urllib.request.urlopen(f"{server.monitor_url}/connz?subs=1", timeout=5) as resp:
+        connz = json.load(resp)
+    return [
+        c
+        for c in connz.get("connections") or []
+        if str(c.get("name", "")).startswith("seam-jetstream-operator")
+    ]
+
+
+async def test_two_hundred_owners_share_one_connection(nats_server: NatsProcess) -> None:
+    pool = ConnectionPool()
+    config = ConnectionConfig(servers=(nats_server.url,), source="test")
+    apis = [await pool.acquire(f"streams/ns/s{i}", config) for i in range(200)]
+    assert len({id(api) for api in apis}) == 1
+    assert pool.stats() == {config.key: 200}
+    assert len(operator_connections(nats_server)) == 1
+    for i in range(199):
+        await pool.release(f"streams/ns/s{i}")
+    assert len(operator_connections(nats_server)) == 1
+    await pool.release("streams/ns/s199")
+    await asyncio.sleep(0.2)
+    assert pool.stats() == {}
+    assert operator_connections(nats_server) == []
+
+
+async def test_rebinding_to_a_new_config_closes_the_old_connection(nats_server: NatsProcess) -> None:
+    pool = ConnectionPool()
+    old = ConnectionConfig(servers=(nats_server.url,), source="old")
+    new = ConnectionConfig(
+        servers=(nats_server.url,), source="new", token="rotated"
+    )  # no-auth server: accepted
+    await pool.acquire("owner", old)
+    await pool.acquire("owner", new)
+    await asyncio.sleep(0.2)
+    names = [c["name"] for c in operator_connections(nats_server)]
+    assert names == ["seam-jetstream-operator (new)"]
+    assert pool.stats() == {new.key: 1}
+    await pool.close_all()
+    await asyncio.sleep(0.2)
+    assert operator_connections(nats_server) == []
+
+
+async def test_wrong_credentials_are_reported_as_auth_error() -> None:
+    server = NatsProcess(extra_config="authorization { user: app, password: right }")
+    server.start()
+    try:
+        pool = ConnectionPool()
+        bad = ConnectionConfig(servers=(server.url,), source="ns/bad", user="app", password="wrong")
+        with pytest.raises(NatsAuthError) as info:
+            await pool.acquire("owner", bad)
+        assert "credentials rejected" in str(info.value)
+        assert "wrong" not in str(info.value)
+        good = ConnectionConfig(servers=(server.url,), source="ns/good", user="app", password="right")
+        api = await pool.acquire("owner", good)
+        assert "memory" in await api.account_info()
+        await pool.close_all()
+    finally:
+        server.stop()
+
+
+async def test_unreachable_server_fails_fast() -> None:
+    pool = ConnectionPool(connect_timeout=1)
+    config = ConnectionConfig(servers=("nats://127.0.0.1:1",), source="nowhere")
+    with pytest.raises(NatsUnavailable) as info:
+        await asyncio.wait_for(pool.acquire("owner", config), 15)
+    assert "cannot connect" in str(info.value)
+    assert pool.stats() == {}
+
+
+async def test_advisories_reach_the_callback(nats_server: NatsProcess) -> None:
+    seen: asyncio.Queue[tuple[str, str, str | None]] = asyncio.Queue()
+
+    async def on_advisory(key: str, kind: str, stream: str, consumer: str | None) -> None:
+        await seen.put((kind, stream, consumer))
+
+    pool = ConnectionPool(on_advisory=on_advisory)
+    api = await pool.acquire("owner", ConnectionConfig(servers=(nats_server.url,)))
+    await api.stream_create({"name": "ADV", "subjects": ["adv.>"]})
+    await api.consumer_upsert("ADV", {"durable_name": "w", "ack_policy": "explicit"}, action="create")
+    other = await nats.connect(nats_server.url)
+    try:
+        js = other.jetstream()
+        await js.delete_consumer("ADV", "w")
+        assert await asyncio.wait_for(seen.get(), 2) == ("consumer.deleted", "ADV", "w")
+        await js.update_stream(name="ADV", subjects=["adv.>", "more.>"])
+        assert await asyncio.wait_for(seen.get(), 2) == ("stream.updated", "ADV", None)
+        await js.delete_stream("ADV")
+        assert await asyncio.wait_for(seen.get(), 2) == ("stream.deleted", "ADV", None)
+    finally:
+        await other.close()
+        await pool.close_all()
+
+
+async def test_jsapi_round_trip_and_error_codes(nats_server: NatsProcess) -> None:
+    nc = await nats.connect(nats_server.url)
+    try:
+        api = JetStreamAPI(nc, timeout=3)
+        assert await api.stream_info("RT") is None
+        created = await api.stream_create({"name": "RT", "subjects": ["rt.>"], "max_age": 60_000_000_000})
+        assert created["config"]["max_age"] == 60_000_000_000
+        updated = await api.stream_update({"name": "RT", "subjects": ["rt.>"], "max_msgs": 10})
+        assert updated["config"]["max_msgs"] == 10
+        with pytest.raises(JetStreamError) as info:
+            await api.stream_update({"name": "RT", "subjects": ["rt.>"], "storage": "memory"})
+        assert "storage" in info.value.description
+        await api.consumer_upsert("RT", {"durable_name": "c", "ack_policy": "explicit"}, action="create")
+        with pytest.raises(JetStreamError) as info:
+            await api.consumer_upsert(
+                "RT",
+                {"durable_name": "c", "ack_policy": "explicit", "deliver_policy": "new"},
+                action="update",
+            )
+        assert info.value.err_code in CONSUMER_NOT_UPDATABLE_CODES
+        assert (await api.consumer_info("RT", "c"))["config"]["deliver_policy"] == "all"
+        assert await api.consumer_delete("RT", "c") is True
+        assert await api.consumer_delete("RT", "c") is False
+        assert await api.stream_delete("RT") is True
+        assert await api.stream_delete("RT") is False
+    finally:
+        await nc.close()
+
+
+async def test_requests_fail_as_unavailable_when_the_server_is_down(nats_server: NatsProcess) -> None:
+    pool = ConnectionPool(request_timeout=1)
+    api = await pool.acquire("owner", ConnectionConfig(servers=(nats_server.url,)))
+    nats_server.stop()
+    with pytest.raises(NatsUnavailable):
+        await api.stream_info("ANY")
+    await pool.close_all()

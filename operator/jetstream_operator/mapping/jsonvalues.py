@@ -16,5 +16,5 @@ def rfc3339(value: datetime) -> str:
 
 
 def snake_enum(value: str) -> str:
-    """A camelCase CR enum word as the server's snake_case one (``byStartSequence`` -> ``by_start_sequence``)."""
+    """A camelCase CR enum word as the server's snake_case one (``byStartTime`` -> ``by_start_time``)."""
     return _CAMEL_BOUNDARY.sub("_", value).lower()

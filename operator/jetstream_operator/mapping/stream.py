@@ -74,6 +74,14 @@ def stream_config(spec: StreamSpec) -> dict[str, Any]:
     return cfg
 
 
+def _copy(value: Any) -> Any:
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
 def transform_config(t: SubjectTransform) -> dict[str, Any]:
     return {"src": t.src or ">", "dest": t.dest}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -28,6 +28,7 @@ from jetstream_operator.spec.stream import default_name
 
 DeliverPolicy = Literal["all", "last", "new", "byStartSequence", "byStartTime", "lastPerSubject"]
 PriorityPolicy = Literal["none", "overflow", "pinnedClient", "prioritized"]
+PriorityGroup = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9/_=-]+$")]
 # NATS' default max_ack_pending when a consumer leaves it unset.
 SERVER_DEFAULT_MAX_ACK_PENDING = 1000
 MAX_BACKOFF = 64
@@ -75,7 +76,7 @@ class ConsumerSpec(SpecModel):
     mem_storage: bool | None = None
     metadata: Metadata | None = None
     pause_until: datetime | None = None
-    priority_groups: list[NatsName] | None = Field(None, min_length=1, max_length=16)
+    priority_groups: list[PriorityGroup] | None = Field(None, min_length=1, max_length=16)
     priority_policy: PriorityPolicy | None = None
     pinned_ttl: Duration | None = None
 
@@ -100,7 +101,7 @@ class ConsumerSpec(SpecModel):
             problems["streamRef"] = "set exactly one of streamRef (a Stream resource) or streamName"
         if self.stream_ref is not None and self.connection_ref is not None:
             problems["connectionRef"] = (
-                "with streamRef the connection is the Stream's; use it with streamName"
+                "with streamRef the connection is the Stream's; connectionRef is only for streamName"
             )
         if self.filter_subject is not None and self.filter_subjects is not None:
             problems["filterSubjects"] = "set either filterSubject or filterSubjects, not both"

@@ -1,0 +1,61 @@
+"""Two operator replicas with kopf peering: exactly one acts; the standby takes over when it dies."""
+
+from __future__ import annotations
+
+import pytest
+from nats_probe import stream_config
+from operator_process import OperatorProcess, apply, install_crds, poll, stream_doc, wait_ready
+
+from seam_harness.kube import ControlPlane
+from seam_harness.nats import NatsProcess
+
+pytestmark = pytest.mark.e2e
+
+
+def test_two_replicas_only_one_acts(
+    kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess
+) -> None:
+    install_crds(kube)
+    ns = kube_namespace
+    env = {"SEAM_OPERATOR_PEERING_LIFETIME": "6"}
+    first = OperatorProcess(kube, ns, nats_server.url, name="first", standalone=False, env=env).start()
+    second = OperatorProcess(kube, ns, nats_server.url, name="second", standalone=False, env=env)
+    try:
+        second.start()
+        # The younger replica sees the older one and pauses.
+        poll(
+            second.log,
+            lambda text: "Pausing operations in favour of" in text,
+            timeout=60,
+            what="standby pauses",
+        )
+
+        apply(kube, ns, stream_doc("solo", subjects=["solo.>"]))
+        wait_ready(kube, ns, "streams", "solo")
+        marker = f"[{ns}/solo]"
+        assert marker in first.log()
+        assert marker not in second.log()
+        assert (
+            len(
+                kube.kubectl_json(
+                    "get", "events", "-n", ns, "--field-selector", "involvedObject.name=solo,reason=Created"
+                )["items"]
+            )
+            == 1
+        )
+
+        # The active replica dies without a goodbye; the standby takes over after the peer lifetime.
+        first.kill()
+        poll(
+            second.log,
+            lambda text: "Resuming operations after the pause" in text,
+            timeout=90,
+            what="standby resumes",
+        )
+        apply(kube, ns, stream_doc("after", subjects=["after.>"]))
+        wait_ready(kube, ns, "streams", "after", timeout=60)
+        assert f"[{ns}/after]" in second.log()
+        assert stream_config(nats_server.url, "after") is not None
+    finally:
+        first.stop()
+        second.stop()

@@ -19,9 +19,9 @@ from seam_harness.process import HarnessError, ManagedProcess, cache_dir
 
 NACK_MODULE = "github.com/nats-io/nack"
 NACK_GROUP = "jetstream.nats.io"
-NACK_VERSION = "v1beta2"
-NACK_STREAM = Kind(NACK_GROUP, NACK_VERSION, "streams", "Stream")
-NACK_CONSUMER = Kind(NACK_GROUP, NACK_VERSION, "consumers", "Consumer")
+NACK_API_VERSION = "v1beta2"
+NACK_STREAM = Kind(NACK_GROUP, NACK_API_VERSION, "streams", "Stream")
+NACK_CONSUMER = Kind(NACK_GROUP, NACK_API_VERSION, "consumers", "Consumer")
 _PROVISION_HINT = "run `scripts/provision.sh nack`"
 
 

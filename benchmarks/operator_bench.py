@@ -50,7 +50,7 @@ from seam_harness.nats import NatsProcess
 from seam_harness.process import ManagedProcess, free_port, tail
 
 REPO = Path(__file__).resolve().parent.parent
-OUR_CRDS = sorted((REPO / "crds").glob("jetstream.oppie.xyz_*.yaml"))
+OUR_CRDS = REPO / "crds"
 
 
 @dataclass(frozen=True)
@@ -233,9 +233,9 @@ def run_side(side: Side, plane: ControlPlane, count: int, timeout: float, log_di
 # -- setup and report ------------------------------------------------------------------------------
 
 
-def install_crds(plane: ControlPlane, files: list[Path]) -> None:
-    args = [a for f in files for a in ("-f", str(f))]
-    plane.kubectl("apply", "--server-side", "--force-conflicts", *args)
+def install_crds(plane: ControlPlane, *source: str) -> None:
+    """Apply CRDs (`-k dir` or `-f file`) and wait until the apiserver serves them."""
+    plane.kubectl("apply", "--server-side", "--force-conflicts", *source)
     plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
 
 
@@ -302,16 +302,13 @@ def main(argv: list[str] | None = None) -> int:
     with ControlPlane(start_timeout=180.0) as plane:
         print(f"[bench] control plane up in {plane.startup_seconds}s; logs in {log_dir}", flush=True)
         if not args.skip_ours:
-            if not OUR_CRDS:
-                ours = SideResult("ours", 2 * args.count, 0, None, (), None, error="no CRDs in crds/")
-            else:
-                install_crds(plane, OUR_CRDS)
-                ours = run_side(OURS, plane, args.count, args.timeout, log_dir)
+            install_crds(plane, "-k", str(OUR_CRDS))
+            ours = run_side(OURS, plane, args.count, args.timeout, log_dir)
         if not args.skip_nack:
             try:
                 binary = nack.nack_binary()
                 nack_version = nack.nack_module_version(binary)
-                install_crds(plane, [nack.nack_crds_path(nack_version)])
+                install_crds(plane, "-f", str(nack.nack_crds_path(nack_version)))
                 theirs = run_side(NACK, plane, args.count, args.timeout, log_dir)
             except Exception as exc:
                 theirs = SideResult(

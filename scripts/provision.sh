@@ -101,12 +101,31 @@ go_install() { # name version module-path/cmd
   echo "$v" > "$BIN/$name.version"
 }
 
+build_nack() {
+  # `go install github.com/nats-io/nack/cmd/jetstream-controller@<v>` fails behind a module proxy that
+  # refuses the @v/list of github.com/nats-io/nack (go install reads it for deprecation notices), so
+  # build it from a wrapper module pinned to one version, as for etcd. Its CRDs stay in the module
+  # cache: $(go env GOMODCACHE)/github.com/nats-io/nack@v$NACK_VERSION/deploy/crds.yml.
+  local v="$NACK_VERSION"
+  if stamp_ok jetstream-controller "$v"; then log "jetstream-controller v$v cached"; return; fi
+  local dir="$CACHE/build/nack-$v"
+  mkdir -p "$dir"
+  printf 'module seam.local/nackbuild\n\ngo 1.23\n\nrequire github.com/nats-io/nack v%s\n' "$v" > "$dir/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/nats-io/nack/cmd/jetstream-controller"\n' > "$dir/tools.go"
+  ( cd "$dir"
+    log "jetstream-controller v$v: building"
+    go build -p 2 -trimpath -ldflags "-s -w" -o "$BIN/jetstream-controller.tmp" github.com/nats-io/nack/cmd/jetstream-controller
+    mv "$BIN/jetstream-controller.tmp" "$BIN/jetstream-controller"
+    echo "$v" > "$BIN/jetstream-controller.version"
+    log "jetstream-controller v$v done" )
+}
+
 what="${1:-all}"
 case "$what" in
   k8s) build_k8s ;;
   etcd) build_etcd ;;
   toxiproxy) go_install toxiproxy-server "v$TOXIPROXY_VERSION" github.com/Shopify/toxiproxy/v2/cmd/server ;;
-  nack) go_install jetstream-controller "$NACK_VERSION" github.com/nats-io/nack/cmd/jetstream-controller ;;
+  nack) build_nack ;;
   natscli) go_install nats "$NATSCLI_VERSION" github.com/nats-io/natscli/nats ;;
   all)
     go_install toxiproxy-server "v$TOXIPROXY_VERSION" github.com/Shopify/toxiproxy/v2/cmd/server

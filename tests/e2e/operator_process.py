@@ -104,7 +104,7 @@ class OperatorProcess:
 
 
 def install_crds(kube: ControlPlane) -> None:
-    kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
+    kube.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(CRDS))
     for crd in ("streams", "consumers", "natsconnections"):
         kube.kubectl("wait", "--for=condition=Established", f"crd/{crd}.jetstream.oppie.xyz", "--timeout=60s")
     kube.kubectl("wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev", "--timeout=60s")

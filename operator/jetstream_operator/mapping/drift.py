@@ -18,6 +18,9 @@ SERVER_METADATA_PREFIX = "_nats."
 
 def config_drift(desired: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
     """Top-level keys of ``desired`` whose value differs on the server, in ``desired`` order."""
+    if desired.get("backoff") and "ack_wait" in desired:
+        # With a backoff the server replaces ack_wait by the first backoff step.
+        desired = {**desired, "ack_wait": desired["backoff"][0]}
     return [key for key, want in desired.items() if not _matches(key, want, actual.get(key))]
 
 

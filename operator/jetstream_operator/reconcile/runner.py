@@ -72,7 +72,8 @@ async def run(
         view = {"metadata": body.get("metadata") or {}, "status": previous}
         was_ready, old_reason = ready_of(previous)
         try:
-            outcome = await reconciler(rt, body, item)
+            # The reconciler sees the newest status (ours, when the watch has not caught up yet).
+            outcome = await reconciler(rt, {**dict(body), "status": previous}, item)
         except Exception as exc:
             failure = as_failure(exc)
             if failure.reason == "InternalError":

@@ -137,8 +137,11 @@ def test_duration_fields_use_the_models_pattern() -> None:
     checked = []
     for path, info, sub in [(p, i, s) for _, p, i, s in ALL_FIELDS]:
         if "_duration_before" in repr(info.annotation):
-            pattern = sub["items"]["pattern"] if sub.get("type") == "array" else sub["pattern"]
-            assert pattern == DURATION_PATTERN, path
+            schema = sub["items"] if sub.get("type") == "array" else sub
+            rules = [r["rule"] for r in schema["x-kubernetes-validations"]]
+            assert rules == [f"self.matches('{DURATION_PATTERN}')"], path
+            assert "Go duration" in schema["x-kubernetes-validations"][0]["message"]
+            assert "pattern" not in schema, path
             checked.append(path)
     assert "spec.maxAge" in checked and "spec.backoff" in checked and "spec.adapter.fetchTimeout" in checked
     assert len(checked) == 17

@@ -28,10 +28,10 @@ _NS_PER_UNIT = {
     "m": 60_000_000_000,
     "h": 3_600_000_000_000,
 }
-# Keep in sync with the CRD pattern (crds/*.yaml): Go's time.ParseDuration without a sign.
-DURATION_PATTERN = r"^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|μs|ms|s|m|h))+)$"
+# The CRDs check the same regex in a CEL rule (crds/*.yaml): Go's time.ParseDuration without a sign.
+DURATION_PATTERN = r"^(0|([0-9]+([.][0-9]+)?(ns|us|µs|μs|ms|s|m|h))+)$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|μs|ms|s|m|h)")
+_DURATION_PART = re.compile(r"([0-9]+(?:[.][0-9]+)?)(ns|us|µs|μs|ms|s|m|h)")
 DURATION_HINT = "use e.g. 30s, 5m, 1h30m, 500ms"
 
 

@@ -166,6 +166,7 @@ class NatsClient:
                 await self.flush()
         finally:
             self._closed = True
+            self._idle.set()
             for task in (self._sweeper, self._stream_fix):
                 if task is not None:
                     task.cancel()
@@ -380,7 +381,8 @@ class NatsClient:
 
     async def _on_disconnect(self) -> None:
         self._disconnected_at = time.perf_counter()
-        log.warning("disconnected from NATS")
+        if not self._closed:
+            log.warning("disconnected from NATS")
 
     async def _on_reconnect(self) -> None:
         """Resend at once what was in flight when the connection dropped (same ids: no copies)."""

@@ -219,6 +219,12 @@ class NatsServer:
         self.metrics.remove_backlog_source(self._backlog_observations)
         if self._health is not None:
             await self._health.stop()
+        for sub in self._subs:
+            sub.bound = False
+            if sub.psub is not None:
+                # unread status messages in a pull inbox would make drain wait for its full timeout
+                with contextlib.suppress(Exception):
+                    await sub.psub.unsubscribe()
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await self.nc.drain()

@@ -185,3 +185,9 @@ def test_kopf_peering_crds() -> None:
 def test_kustomization_lists_every_crd() -> None:
     listed = set(yaml.safe_load((CRDS / "kustomization.yaml").read_text())["resources"])
     assert listed == {p.name for p in CRDS.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+def test_reference_doc_lists_every_field() -> None:
+    doc = (CRDS.parent / "docs" / "crd-reference.md").read_text()
+    missing = [path for _, path, _, _ in ALL_FIELDS if f"`{path}`" not in doc]
+    assert missing == []

@@ -77,7 +77,7 @@ async def test_sync_handler_and_reply_via_header(nats_url: str) -> None:
 async def test_publish_without_stream_and_create_stream_false_fails_clearly(nats_url: str) -> None:
     async with NatsClient(**opts(nats_url, create_stream=False, publish_ack_timeout=1.0)) as client:
         with pytest.raises(
-            PublishError, match="no stream captures subject 'nowhere.x'.*create_stream is false"
+            PublishError, match=r"no stream captures subject 'nowhere\.x'.*create_stream is false"
         ):
             await client.publish("nowhere.x", {"a": 1})
     server = NatsServer(**opts(nats_url, create_stream=False))

@@ -329,6 +329,8 @@ REFUSED_CHANGES: list[tuple[str, str, dict[str, Any], dict[str, Any], list[str]]
     ("Consumer", "u-deliver", REF, {**REF, "deliverPolicy": "new"}, ["spec.deliverPolicy", "immutable"]),
     ("Consumer", "u-ack", REF, {**REF, "ackPolicy": "all"}, ["spec.ackPolicy", "immutable"]),
     ("Consumer", "u-replay", REF, {**REF, "replayPolicy": "original"}, ["spec.replayPolicy", "immutable"]),
+    ("Consumer", "u-maxwaiting", REF, {**REF, "maxWaiting": 10}, ["spec.maxWaiting", "immutable"]),
+    ("Consumer", "u-memstorage", REF, {**REF, "memStorage": True}, ["spec.memStorage", "immutable"]),
     (
         "Consumer",
         "u-startseq",
@@ -370,6 +372,9 @@ ALLOWED_CHANGES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
         {"maxAge": "2h", "subjects": ["a.>", "b.>"]},
     ),
     ("Stream", "a-name-same", {}, {"name": "a-name-same"}),  # spelling out the default is not a rename
+    ("Stream", "a-max-consumers", {"maxConsumers": 1}, {"maxConsumers": 5}),
+    ("Stream", "a-promote-mirror", {"mirror": {"name": "origin"}}, {"subjects": ["promoted.>"]}),
+    ("Stream", "a-seal", {}, {"sealed": True}),
     ("Consumer", "a-consumer", {**REF, "maxDeliver": 3}, {**REF, "maxDeliver": 5, "description": "d"}),
     ("Consumer", "a-adapter", REF, {**REF, "adapter": {"batchSize": 10}}),
 ]

@@ -45,17 +45,17 @@ def adapter_secret_mounts(
         if auth.token_secret_ref:
             wanted.append(("token_file", "token", auth.token_secret_ref.name, auth.token_secret_ref.key))
         if auth.user_password_secret_ref:
-            ref = auth.user_password_secret_ref
-            wanted.append(("password_file", "password", ref.name, ref.password_key))
+            up = auth.user_password_secret_ref
+            wanted.append(("password_file", "password", up.name, up.password_key))
     tls = connection.tls
     if tls is not None:
-        for field, subdir, ref in (
+        for field, subdir, tls_ref in (
             ("tls_ca_file", "tls-ca", tls.ca_secret_ref),
             ("tls_cert_file", "tls-cert", tls.cert_secret_ref),
             ("tls_key_file", "tls-key", tls.key_secret_ref),
         ):
-            if ref is not None:
-                wanted.append((field, subdir, ref.name, ref.key))
+            if tls_ref is not None:
+                wanted.append((field, subdir, tls_ref.name, tls_ref.key))
     base = mount_dir.rstrip("/")
     return [SecretMount(f, secret, key, f"{base}/{subdir}/{key}") for f, subdir, secret, key in wanted]
 

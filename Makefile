@@ -52,7 +52,8 @@ dev-status: ## health of the local stack
 	$(UV) run --frozen seam-stack status
 
 demo: dev-up ## local stack, then scripts/demo.sh (operator + example resources) when present
-	@if [ -x scripts/demo.sh ]; then \
+	@eval "$$($(UV) run --frozen seam-stack status | grep '^export ')"; \
+	if [ -x scripts/demo.sh ]; then \
 	  scripts/demo.sh; \
 	else \
 	  $(UV) run --frozen seam-stack status; \

@@ -25,13 +25,21 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nats
 
 from benchmarks import raw_variants
-from benchmarks.bench_report import Row, format_ms, format_rate, markdown_report, summary, text_table
+from benchmarks.bench_report import (
+    Row,
+    format_ms,
+    format_rate,
+    markdown_report,
+    markdown_table,
+    summary,
+    text_table,
+)
 from benchmarks.bench_stats import Target, at_least, at_most, median, paired_ratio, percentile
 from benchmarks.bench_stream import BenchConfig, fresh_stream, prefill
 
@@ -52,6 +60,8 @@ class Variant:
 
 def _variants() -> list[Variant]:
     from benchmarks import adapter_variants, faststream_variant
+
+    adapter_variants.warm_up()
 
     a = adapter_variants
     return [
@@ -107,6 +117,7 @@ METRICS_COST: list[tuple[str, str, Target | None]] = [
     ("adapter_publish_on", "adapter_publish_off", None),
 ]
 REFERENCE = {"faststream_consume"}
+FINDINGS = Path(__file__).with_name("adapter_findings.md")
 
 
 @dataclass
@@ -115,6 +126,9 @@ class Results:
 
     samples: dict[str, list[Sample]]
     errors: dict[str, list[str]]
+    # CPU seconds per message of this process and of nats-server, per successful repeat
+    client_cpu: dict[str, list[float]] = field(default_factory=dict)
+    server_cpu: dict[str, list[float]] = field(default_factory=dict)
 
     def headline(self, key: str) -> list[float]:
         """Per-repeat figure: msg/s for throughput, p50 seconds for latency."""
@@ -184,19 +198,79 @@ def build_rows(variants: Sequence[Variant], res: Results) -> list[Row]:
     return rows
 
 
-async def _run_one(v: Variant, cfg: BenchConfig, mgmt: nats.NATS) -> Sample:
+def process_cpu_seconds(pid: int | None) -> float:
+    """utime+stime of another process from /proc (NaN when unknown, e.g. an external server)."""
+    if pid is None:
+        return math.nan
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def messages_of(v: Variant, cfg: BenchConfig) -> int:
+    return cfg.latency_messages + raw_variants.LATENCY_WARMUP if v.kind == "latency" else cfg.messages
+
+
+def cpu_rows(variants: Sequence[Variant], res: Results) -> list[Row]:
+    """Client and server CPU per message, with the client ratio vs the same baseline (information).
+
+    On a shared machine CPU time per message is much steadier than wall-clock throughput, and a
+    CPU-bound Python client's throughput ratio is roughly the inverse of its CPU ratio.
+    """
+    by_key = {v.key: v for v in variants}
+    compared = {k: b for k, b, _ in COMPARISONS}
+    rows = []
+    for v in variants:
+        client, server = _ok(res.client_cpu.get(v.key, [])), _ok(res.server_cpu.get(v.key, []))
+        if not client:
+            continue
+        text = f"client {median(client) * 1e6:.1f} us/msg"
+        if server:
+            text += f", server {median(server) * 1e6:.1f} us/msg"
+        base = compared.get(v.key)
+        if base is None or base not in by_key or not _ok(res.client_cpu.get(base, [])):
+            rows.append(Row(v.label, text))
+            continue
+        pairs = [
+            (a, b)
+            for a, b in zip(res.client_cpu[v.key], res.client_cpu[base], strict=False)
+            if a == a and b == b and b > 0
+        ]
+        ratio_ = paired_ratio([a for a, _ in pairs], [b for _, b in pairs]) if pairs else math.nan
+        rows.append(Row(v.label, text, baseline=by_key[base].label + " (client CPU)", ratio=ratio_))
+    return rows
+
+
+async def _run_one(
+    v: Variant, cfg: BenchConfig, mgmt: nats.NATS, server_pid: int | None
+) -> tuple[Sample, float, float]:
+    """One measured run; also returns client and server CPU seconds per message spent in it."""
     js = mgmt.jetstream()
     await fresh_stream(js)
     if v.needs_backlog:
         await prefill(js, cfg.payload, cfg.messages, cfg.timeout)
     gc.collect()
-    return await asyncio.wait_for(v.run(cfg), cfg.timeout * 4)
+    cpu0, srv0 = time.process_time(), process_cpu_seconds(server_pid)
+    sample = await asyncio.wait_for(v.run(cfg), cfg.timeout * 4)
+    n = messages_of(v, cfg)
+    return sample, (time.process_time() - cpu0) / n, (process_cpu_seconds(server_pid) - srv0) / n
 
 
 async def run_bench(
-    cfg: BenchConfig, variants: Sequence[Variant], repeat: int, log: Callable[[str], None]
+    cfg: BenchConfig,
+    variants: Sequence[Variant],
+    repeat: int,
+    log: Callable[[str], None],
+    server_pid: int | None = None,
 ) -> Results:
-    res = Results({v.key: [] for v in variants}, {v.key: [] for v in variants})
+    res = Results(
+        {v.key: [] for v in variants},
+        {v.key: [] for v in variants},
+        {v.key: [] for v in variants},
+        {v.key: [] for v in variants},
+    )
     mgmt = await nats.connect(cfg.url)
     try:
         for r in range(repeat):
@@ -204,7 +278,7 @@ async def run_bench(
             for v in order:
                 t0 = time.perf_counter()
                 try:
-                    sample = await _run_one(v, cfg, mgmt)
+                    sample, client_cpu, server_cpu = await _run_one(v, cfg, mgmt, server_pid)
                 except Exception as exc:
                     res.samples[v.key].append([] if v.kind == "latency" else math.nan)
                     msg = f"{type(exc).__name__}: {exc}"
@@ -214,12 +288,17 @@ async def run_bench(
                         traceback.print_exc()
                     continue
                 res.samples[v.key].append(sample)
+                res.client_cpu[v.key].append(client_cpu)
+                res.server_cpu[v.key].append(server_cpu)
                 shown = (
                     f"p50 {format_ms(percentile(sample, 50))}"
                     if isinstance(sample, list)
                     else format_rate(sample)
                 )
-                log(f"  repeat {r + 1}: {v.key:<28} {shown:>18}  ({time.perf_counter() - t0:.1f}s)")
+                log(
+                    f"  repeat {r + 1}: {v.key:<28} {shown:>18}  cpu {client_cpu * 1e6:5.1f} us/msg "
+                    f"(server {server_cpu * 1e6:5.1f})  ({time.perf_counter() - t0:.1f}s)"
+                )
     finally:
         await mgmt.close()
     return res
@@ -300,8 +379,8 @@ async def profile_variant(cfg: BenchConfig, v: Variant) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.adapter_bench", description=__doc__.split("\n")[0])
-    p.add_argument("--messages", type=int, default=50_000, help="messages per throughput run (N)")
-    p.add_argument("--latency-messages", type=int, default=5_000, help="messages per latency run (L)")
+    p.add_argument("--messages", type=int, default=20_000, help="messages per throughput run (N)")
+    p.add_argument("--latency-messages", type=int, default=3_000, help="messages per latency run (L)")
     p.add_argument("--repeat", type=int, default=5, help="repeats; figures are medians (R)")
     p.add_argument("--payload-size", type=int, default=1024, help="payload bytes")
     p.add_argument("--batch-size", type=int, default=500, help="pull batch size for every consumer")
@@ -312,6 +391,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--nats-url", default="", help="use this server instead of starting one")
     p.add_argument("--profile", default="", help="run this one variant once under pyinstrument and exit")
     p.add_argument("--out", type=Path, default=None, help="write the Markdown report here")
+    p.add_argument(
+        "--findings",
+        type=Path,
+        default=FINDINGS if FINDINGS.exists() else None,
+        help="Markdown with profiling findings, included in --out",
+    )
     p.add_argument("--json", type=Path, default=None, help="write raw samples as JSON here")
     args = p.parse_args(argv)
     for name in ("messages", "latency_messages", "repeat", "payload_size", "batch_size", "max_ack_pending"):
@@ -377,15 +462,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     load_at_start = os.getloadavg()
     try:
-        res = asyncio.run(run_bench(cfg, variants, args.repeat, log))
+        res = asyncio.run(run_bench(cfg, variants, args.repeat, log, server.pid if server else None))
     finally:
         if server is not None:
             server.close()
     wall = time.perf_counter() - started
 
     rows = build_rows(variants, res)
+    cpu = cpu_rows(variants, res)
     print()
     print(text_table(rows))
+    print()
+    print("CPU per message (median; lower is better; ratio = client CPU vs baseline, information only)")
+    print(text_table(cpu))
     print()
     print(summary(rows))
     failures = {k: v for k, v in res.errors.items() if v}
@@ -413,6 +502,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parameters,
             [*METHOD, "Command: `uv run python -m benchmarks.adapter_bench " + " ".join(sys.argv[1:]) + "`"],
             notes,
+            {
+                "CPU per message": "Median CPU time per message of the bench process (client) and of "
+                "nats-server over each timed run; steadier than wall-clock figures on a shared "
+                "machine. Ratio: client CPU vs the same baseline (lower is better).\n\n"
+                + markdown_table(cpu),
+                **({"Profiling findings": args.findings.read_text().strip()} if args.findings else {}),
+            },
         )
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
@@ -432,6 +528,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for k, v in res.samples.items()
             },
             "errors": res.errors,
+            "client_cpu_s_per_msg": res.client_cpu,
+            "server_cpu_s_per_msg": res.server_cpu,
             "rows": [
                 dict(
                     zip(

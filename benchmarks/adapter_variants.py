@@ -23,6 +23,13 @@ from benchmarks.raw_variants import LATENCY_WARMUP
 from seam_harness.process import free_port
 
 
+def warm_up() -> None:
+    """Import the runtime and build its process-wide metrics provider before anything is timed."""
+    from adapter_runtime import NatsClient, NatsServer  # noqa: F401 - the import is the point
+
+    NatsClient(server_urls=["nats://127.0.0.1:4222"], metrics_port=free_port(), health_port=0)
+
+
 def _options(cfg: BenchConfig, metrics: bool) -> dict[str, Any]:
     """Settings shared by publisher and consumer.
 

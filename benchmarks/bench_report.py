@@ -96,9 +96,12 @@ def markdown_report(
     parameters: Mapping[str, str],
     method: Sequence[str],
     notes: Sequence[str] = (),
+    sections: Mapping[str, str] | None = None,
 ) -> str:
-    """The full Markdown document: results first, then how they were obtained."""
+    """The full Markdown document: results first, then extra sections, then how they were obtained."""
     parts = [f"# {title}", "", f"**{summary(rows)}**", "", markdown_table(rows), ""]
+    for heading, body in (sections or {}).items():
+        parts += [f"## {heading}", "", body, ""]
     if notes:
         parts += ["## Notes", "", *(f"- {n}" for n in notes), ""]
     parts += ["## Machine", "", *(f"- {k}: {v}" for k, v in machine.items()), ""]

@@ -80,7 +80,13 @@ def test_summary_counts_judged_rows_only() -> None:
 
 def test_markdown_report_contains_every_section() -> None:
     text = markdown_report(
-        "T", ROWS, {"cpus (nproc)": "2"}, {"repeats (R)": "5"}, ["interleaved"], ["one note"]
+        "T",
+        ROWS,
+        {"cpus (nproc)": "2"},
+        {"repeats (R)": "5"},
+        ["interleaved"],
+        ["one note"],
+        {"Findings": "slow metrics"},
     )
     assert text.startswith("# T\n")
     assert "**1/2 targets met; MISS: adapter consume**" in text
@@ -93,5 +99,8 @@ def test_markdown_report_contains_every_section() -> None:
         "- interleaved",
         "## Notes",
         "- one note",
+        "## Findings\n\nslow metrics\n",
     ):
         assert needle in text
+    # results come first, the method last
+    assert text.index("| variant |") < text.index("## Findings") < text.index("## Method")

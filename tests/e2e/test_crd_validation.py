@@ -236,6 +236,12 @@ INVALID: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("NatsConnection", "n2", {}, ["spec.servers", "Required value"]),
     (
         "NatsConnection",
+        "n7",
+        {"servers": ["nats://app:pw@127.0.0.1:4222"]},
+        ["spec.servers[0]", "must not carry credentials"],
+    ),
+    (
+        "NatsConnection",
         "n3",
         {**SERVERS, "auth": {"credsSecretRef": SECRET, "tokenSecretRef": SECRET}},
         ["spec.auth", "exactly one"],

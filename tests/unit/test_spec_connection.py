@@ -56,6 +56,7 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({"servers": []}, "spec.servers", "at least 1"),
     ({"servers": ["http://a:80"]}, "spec.servers[0]", "invalid server URL"),
     ({"servers": ["nats://a:4222/path"]}, "spec.servers[0]", "invalid server URL"),
+    ({"servers": ["nats://app:hunter2@a:4222"]}, "spec.servers[0]", "must not carry credentials"),
     ({**SERVERS, "auth": {}}, "spec.auth.credsSecretRef", "exactly one"),
     (
         {
@@ -106,7 +107,14 @@ def test_invalid_spec_names_field_and_reason(spec: dict[str, Any], field: str, r
     assert reason in info.value.reason, info.value.reason
 
 
-def test_secret_values_never_appear_in_errors() -> None:
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {**SERVERS, "password": "hunter2-secret"},
+        {"servers": ["nats://app:hunter2-secret@a:4222"]},
+    ],
+)
+def test_secret_values_never_appear_in_errors(spec: dict[str, Any]) -> None:
     with pytest.raises(SpecError) as info:
-        load({**SERVERS, "password": "hunter2-secret"})
+        load(spec)
     assert "hunter2-secret" not in str(info.value)

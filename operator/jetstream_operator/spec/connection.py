@@ -11,15 +11,21 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from jetstream_operator.spec.errors import check, validate_model
+from jetstream_operator.spec.errors import NO_ECHO, check, validate_model
 from jetstream_operator.spec.fields import NatsName, SecretKeyRef, SpecModel, refuse_namespace
 
-SERVER_URL_PATTERN = r"^(nats|tls|ws|wss)://[^\s/]+(:[0-9]{1,5})?/?$"
+SERVER_URL_PATTERN = r"^(nats|tls|ws|wss)://[^\s/@]+(:[0-9]{1,5})?/?$"
 _SERVER_URL_RE = re.compile(SERVER_URL_PATTERN)
 
 
 def _check_url(url: str) -> str:
+    if "@" in url:
+        # NO_ECHO: the URL holds a password, so the error must not quote the input.
+        raise PydanticCustomError(
+            NO_ECHO, "server URLs must not carry credentials (user:password@); use spec.auth with a Secret"
+        )
     if not _SERVER_URL_RE.match(url):
         raise ValueError(f"invalid server URL {url!r}: use nats://host:4222 (schemes nats, tls, ws, wss)")
     return url

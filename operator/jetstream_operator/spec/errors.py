@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+# Error type for inputs that may hold a secret: the reason never quotes the input.
+NO_ECHO = "no_echo"
 
 
 class SpecError(ValueError):
@@ -59,6 +61,8 @@ def field_path(prefix: str, loc: Iterable[Any]) -> str:
 
 def _reason(err: Mapping[str, Any]) -> str:
     kind = err["type"]
+    if kind == NO_ECHO:
+        return str(err["msg"])
     if kind == "missing":
         return "required"
     if kind == "extra_forbidden":

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
+import json
 import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -41,7 +42,7 @@ from adapter_runtime.delivery import Outcome, after_failure, nak_delay
 from adapter_runtime.health import HealthServer
 from adapter_runtime.metrics import NoopMetrics, make_metrics
 from adapter_runtime.settings import AdapterSettings
-from adapter_runtime.streams import StreamKeeper, StreamSetupError, ensure_consumer
+from adapter_runtime.streams import StreamKeeper, ensure_consumer
 from adapter_runtime.subjects import durable_name_for
 
 log = logging.getLogger("adapter_runtime")
@@ -63,6 +64,8 @@ class _Delivery:
 
 
 class _Subscription:
+    """One subject -> handler binding: its consumer, its pull inbox and its in-flight handlers."""
+
     def __init__(self, subject: str, full_subject: str, handler: Handler, consumer: str, filt: str) -> None:
         self.subject = subject
         self.full_subject = full_subject
@@ -70,10 +73,16 @@ class _Subscription:
         self.is_async = inspect.iscoroutinefunction(handler)
         self.consumer = consumer
         self.filter = filt
-        self.psub: JetStreamContext.PullSubscription | None = None
+        self.inbox = ""
+        self.inbox_sub: Any = None
+        self.next_subject = ""
+        self.limit = 1  # concurrent messages: min(max_inflight, consumer's max_ack_pending)
+        self.requested = 0  # asked for by pull requests and neither delivered nor expired yet
+        self.last_heard = 0.0  # monotonic time of the last message/status on the inbox
+        self.last_check = 0.0
         self.bound = False
         self.inflight: dict[asyncio.Task[None], _Delivery] = {}
-        self.slot_freed = asyncio.Event()
+        self.wake = asyncio.Event()
         self.loop_task: asyncio.Task[None] | None = None
         self.backlog = 0
         self.need_rebind = False
@@ -92,6 +101,7 @@ class NatsServer:
         self._subs: list[_Subscription] = []
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._requests_settled = asyncio.Event()
         self._health: HealthServer | None = None
         self._backlog_task: asyncio.Task[None] | None = None
         self._used_configured_name = False
@@ -154,7 +164,7 @@ class NatsServer:
         await self._keeper.ensure_covers(filt)
         await self._bind(sub)
         self._subs.append(sub)
-        sub.loop_task = asyncio.create_task(self._fetch_loop(sub), name=f"seam-fetch-{name}")
+        sub.loop_task = asyncio.create_task(self._pull_loop(sub), name=f"seam-pull-{name}")
 
     async def run(self) -> None:
         """Serve until SIGTERM/SIGINT or :meth:`stop`, then drain (see :meth:`stop`)."""
@@ -196,22 +206,24 @@ class NatsServer:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        grace = self.settings.drain_grace_seconds
+        s = self.settings
+        grace = s.drain_grace_seconds
         for sub in self._subs:
-            sub.slot_freed.set()
-        loops = [sub.loop_task for sub in self._subs if sub.loop_task is not None]
-        if loops:
-            # a fetch in progress returns within fetch_timeout; its messages are nak'ed by the loop
-            _, pending = await asyncio.wait(loops, timeout=min(grace, self.settings.fetch_timeout) + 1)
-            for task in pending:
-                task.cancel()
+            sub.wake.set()
+            if sub.loop_task is not None:
+                sub.loop_task.cancel()
+        # outstanding pull requests expire within fetch_timeout; what they still deliver is nak'ed
+        start = time.monotonic()
+        self._check_requests_settled()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._requests_settled.wait(), min(grace, s.fetch_timeout + 0.5))
         tasks = [t for sub in self._subs for t in sub.inflight]
         if tasks:
-            _, late = await asyncio.wait(tasks, timeout=grace)
+            remaining = max(0.0, grace - (time.monotonic() - start))
+            _, late = await asyncio.wait(tasks, timeout=remaining)
             for sub in self._subs:
                 for task, d in list(sub.inflight.items()):
                     if task in late and not d.settled:
-                        d.settled = True
                         await self._settle_nak(sub, d, 0)
                         task.cancel()
         if self._backlog_task is not None:
@@ -221,10 +233,9 @@ class NatsServer:
             await self._health.stop()
         for sub in self._subs:
             sub.bound = False
-            if sub.psub is not None:
-                # unread status messages in a pull inbox would make drain wait for its full timeout
+            if sub.inbox_sub is not None:
                 with contextlib.suppress(Exception):
-                    await sub.psub.unsubscribe()
+                    await sub.inbox_sub.unsubscribe()
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await self.nc.drain()
@@ -234,17 +245,26 @@ class NatsServer:
     # ---- binding ------------------------------------------------------------------------------
 
     async def _bind(self, sub: _Subscription) -> None:
-        """(Re)create the consumer if missing and a fresh pull subscription on it."""
-        assert self.js is not None
+        """(Re)create the consumer if missing and a fresh pull inbox for it."""
+        assert self.js is not None and self.nc is not None
         s = self.settings
-        await ensure_consumer(self.js, s, sub.consumer, sub.filter)
-        old = sub.psub
-        sub.psub = await self.js.pull_subscribe_bind(
-            durable=sub.consumer,
-            stream=s.stream_name,
+        info = await ensure_consumer(self.js, s, sub.consumer, sub.filter)
+        server_cap = info.config.max_ack_pending
+        sub.limit = (
+            min(s.effective_inflight, server_cap) if server_cap and server_cap > 0 else s.effective_inflight
+        )
+        old = sub.inbox_sub
+        sub.inbox = self.nc.new_inbox()
+        sub.inbox_sub = await self.nc.subscribe(
+            sub.inbox,
+            cb=functools.partial(self._on_delivery, sub),
             pending_msgs_limit=s.pending_msgs_limit,
             pending_bytes_limit=s.pending_bytes_limit,
         )
+        api_prefix = f"$JS.{s.js_domain}.API" if s.js_domain else "$JS.API"
+        sub.next_subject = f"{api_prefix}.CONSUMER.MSG.NEXT.{s.stream_name}.{sub.consumer}"
+        sub.requested = 0
+        sub.last_heard = sub.last_check = time.monotonic()
         sub.bound = True
         sub.need_rebind = False
         if old is not None:
@@ -262,6 +282,7 @@ class NatsServer:
 
     async def _consumer_exists(self, sub: _Subscription) -> bool:
         assert self.js is not None
+        sub.last_check = time.monotonic()
         try:
             info = await self.js.consumer_info(self.settings.stream_name, sub.consumer)
         except NotFoundError:
@@ -273,68 +294,106 @@ class NatsServer:
         self.stats["reconnects"] += 1
         self.metrics.reconnect()
         for sub in self._subs:
-            sub.need_rebind = True
+            sub.need_rebind = True  # pull requests died with the old connection
+            sub.wake.set()
 
-    # ---- fetching -----------------------------------------------------------------------------
+    # ---- pulling ------------------------------------------------------------------------------
 
-    def _free_slots(self, sub: _Subscription) -> int:
-        return self.settings.effective_inflight - len(sub.inflight)
+    async def _pull_loop(self, sub: _Subscription) -> None:
+        """Keep pull requests outstanding for exactly the free handler slots.
 
-    async def _fetch_loop(self, sub: _Subscription) -> None:
+        Requests expire after fetch_timeout, so the server answers (message or 408) at least that
+        often; silence for longer means the requests were lost (broker restart, #504) and the
+        inbox and consumer are re-created. A consumer deleted out of band answers 409 or is
+        noticed by the idle consumer check and re-created.
+        """
         s = self.settings
         errors = 0
+        silence = 2 * s.fetch_timeout + 1.0
         while not self._stopping.is_set():
-            free = self._free_slots(sub)
-            if free <= 0:
-                sub.slot_freed.clear()
-                await sub.slot_freed.wait()
-                continue
             try:
-                if sub.need_rebind or sub.psub is None:
-                    await self._rebind(sub, "reconnected")
-                assert sub.psub is not None
-                msgs = await sub.psub.fetch(min(s.batch_size, free), timeout=s.fetch_timeout)
-            except (TimeoutError, nats.errors.TimeoutError):
-                errors = 0
-                # an empty fetch may hide a deleted consumer (409): check it is still there
-                try:
+                now = time.monotonic()
+                if sub.need_rebind:
+                    await self._rebind(sub, "reconnected or consumer gone")
+                elif sub.requested > 0 and now - sub.last_heard > silence:
+                    await self._rebind(sub, f"no answer to pull requests for {now - sub.last_heard:.1f}s")
+                elif now - sub.last_check > s.fetch_timeout and now - sub.last_heard > s.fetch_timeout:
+                    # idle: a 409 "consumer deleted" may have been missed while disconnected
                     if not await self._consumer_exists(sub):
                         await self._rebind(sub, "consumer not found")
-                except Exception as exc:
-                    errors += 1
-                    log.warning("consumer check for %s failed: %s", sub.consumer, exc)
-                continue
+                free = sub.limit - len(sub.inflight) - sub.requested
+                want = min(s.batch_size, free)
+                # ask in chunks (half a batch at least) unless nothing at all is outstanding
+                if want > 0 and (sub.requested == 0 or want >= max(1, min(s.batch_size, sub.limit) // 2)):
+                    await self._request(sub, want)
+                errors = 0
             except asyncio.CancelledError:
                 raise
-            except StreamSetupError as exc:
-                errors += 1
-                log.error("%s", exc)
-                await self._backoff(errors)
-                continue
             except Exception as exc:
                 errors += 1
-                log.warning("fetch on %s failed (%d in a row): %r", sub.consumer, errors, exc)
-                if errors >= _REBIND_AFTER_ERRORS or _looks_deleted(exc):
+                log.warning("pull loop of %s failed (%d in a row): %r", sub.consumer, errors, exc)
+                if errors >= _REBIND_AFTER_ERRORS:
                     sub.need_rebind = True
                 await self._backoff(errors)
                 continue
-            errors = 0
-            if self._stopping.is_set():
-                # fetched while shutting down: hand back at once instead of waiting for ack_wait
-                for msg in msgs:
-                    with contextlib.suppress(Exception):
-                        await msg.nak()
-                    self.stats["nak"] += 1
-                break
-            for msg in msgs:
-                d = _Delivery(msg)
-                task = asyncio.create_task(self._handle(sub, d))
-                sub.inflight[task] = d
-                task.add_done_callback(lambda t, sub=sub: self._done(sub, t))
+            sub.wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(sub.wake.wait(), s.fetch_timeout / 2)
+
+    async def _request(self, sub: _Subscription, n: int) -> None:
+        assert self.nc is not None
+        s = self.settings
+        req: dict[str, Any] = {"batch": n, "expires": int(s.fetch_timeout * 1e9)}
+        if s.fetch_timeout >= 2:
+            req["idle_heartbeat"] = int(min(s.fetch_timeout / 4, 5.0) * 1e9)
+        sub.requested += n
+        if sub.requested == n:
+            sub.last_heard = time.monotonic()  # the silence clock starts with the first request
+        await self.nc.publish(sub.next_subject, json.dumps(req).encode(), reply=sub.inbox)
+
+    async def _on_delivery(self, sub: _Subscription, msg: Msg) -> None:
+        """Inbox callback: status messages adjust the request count, messages start handlers."""
+        sub.last_heard = time.monotonic()
+        status = msg.headers.get("Status") if msg.headers else None
+        if status:
+            self._on_status(sub, status, msg.headers or {})
+            return
+        sub.requested = max(0, sub.requested - 1)
+        if self._stopping.is_set():
+            # arrived during shutdown: hand back at once instead of waiting out ack_wait
+            with contextlib.suppress(Exception):
+                await msg.nak()
+            self.stats["nak"] += 1
+            self._check_requests_settled()
+            return
+        d = _Delivery(msg)
+        task = asyncio.create_task(self._handle(sub, d))
+        sub.inflight[task] = d
+        task.add_done_callback(functools.partial(self._done, sub))
+
+    def _on_status(self, sub: _Subscription, status: str, hdrs: dict[str, str]) -> None:
+        if status == "100":  # idle heartbeat: the server still holds our requests
+            return
+        pending = hdrs.get("Nats-Pending-Messages")
+        if pending and pending.isdigit():
+            sub.requested = max(0, sub.requested - int(pending))
+        else:
+            sub.requested = 0
+        desc = hdrs.get("Description", "").lower()
+        if status == "409" and ("deleted" in desc or "not found" in desc):
+            sub.need_rebind = True
+        elif status not in ("404", "408", "409"):
+            log.warning("pull status %s on %s: %s", status, sub.consumer, hdrs.get("Description"))
+        sub.wake.set()
+        self._check_requests_settled()
+
+    def _check_requests_settled(self) -> None:
+        if self._stopping.is_set() and all(sub.requested <= 0 for sub in self._subs):
+            self._requests_settled.set()
 
     def _done(self, sub: _Subscription, task: asyncio.Task[None]) -> None:
         sub.inflight.pop(task, None)
-        sub.slot_freed.set()
+        sub.wake.set()
 
     async def _backoff(self, errors: int) -> None:
         delay = min(0.1 * 2 ** min(errors, 10), _ERROR_BACKOFF_MAX)
@@ -500,11 +559,6 @@ class NatsServer:
         if attrs is None:
             return []
         return [(sub.backlog, attrs(sub.consumer)) for sub in self._subs]
-
-
-def _looks_deleted(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return "consumer deleted" in text or "consumer not found" in text or "409" in text
 
 
 async def serve(settings: AdapterSettings, routes: dict[str, Callable[..., Awaitable[Any]]]) -> None:

@@ -28,8 +28,8 @@ def opts(url: str, **kw: Any) -> dict[str, Any]:
     }
 
 
-async def _wait_for(pred: Any, timeout: float, what: str) -> None:
-    for _ in range(int(timeout * 20)):
+async def _wait_for(pred: Any, limit: float, what: str) -> None:
+    for _ in range(int(limit * 20)):
         if pred():
             return
         await asyncio.sleep(0.05)

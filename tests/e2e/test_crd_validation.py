@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jetstream_operator.spec import ConsumerSpec, NatsConnectionSpec, StreamSpec
 
 from seam_harness.kube import ControlPlane
 
@@ -81,6 +82,14 @@ def test_examples_are_accepted_and_defaulted(kube: ControlPlane, ns: str) -> Non
         "usernameKey": "username",
         "passwordKey": "password",
     }
+    # what the apiserver stores (with its defaults filled in) is what the operator's models accept
+    for kind, model in (
+        ("stream", StreamSpec),
+        ("consumer", ConsumerSpec),
+        ("natsconnection", NatsConnectionSpec),
+    ):
+        for item in kube.kubectl_json("get", "-n", ns, kind)["items"]:
+            model.from_resource(item)
     # short names and the category work
     names = kube.kubectl("get", "-n", ns, "jetstream", "-o", "name").stdout.split()
     assert (

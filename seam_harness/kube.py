@@ -35,6 +35,7 @@ from seam_harness.process import HarnessError, ManagedProcess, cache_dir, free_p
 
 ADMIN_USER = "seam-admin"
 RESTRICTED_USER = "jane"
+_PORT_ATTEMPTS = 3
 _PROVISION_HINT = "run `scripts/provision.sh all` (or `make provision`) to build it"
 
 
@@ -158,28 +159,45 @@ class ControlPlane:
 
     def start(self) -> ControlPlane:
         began = time.monotonic()
-        etcd_bin = server_binary("etcd")
-        apiserver_bin = server_binary("kube-apiserver")
-        kcm_bin = server_binary("kube-controller-manager")
+        binaries = (
+            server_binary("etcd"),
+            server_binary("kube-apiserver"),
+            server_binary("kube-controller-manager"),
+        )
         kubectl_binary()
-        try:
-            pki = _write_pki(self.run_dir / "pki")
-            self._start_etcd(etcd_bin)
-            self._start_apiserver(apiserver_bin, pki)
-            self._write_kubeconfigs(pki)
-            self._start_controller_manager(kcm_bin, pki)
-            self._await(self._controllers_running, "kube-controller-manager to create ServiceAccount default")
-        except BaseException:
-            self.stop()
-            raise
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            try:
+                self._start_servers(*binaries)
+                break
+            except ControlPlaneError as exc:
+                # Free ports are picked before the servers bind them; another process may win the race.
+                if "address already in use" not in str(exc) or attempt == _PORT_ATTEMPTS:
+                    self.stop()
+                    raise
+                self._stop_servers()
+                shutil.rmtree(self.run_dir / "etcd", ignore_errors=True)
+            except BaseException:
+                self.stop()
+                raise
         self.startup_seconds = round(time.monotonic() - began, 2)
         return self
 
-    def stop(self) -> None:
-        """Stop servers in reverse order (SIGTERM, then SIGKILL) and remove a temporary run dir."""
+    def _start_servers(self, etcd: Path, apiserver: Path, controller_manager: Path) -> None:
+        pki = _write_pki(self.run_dir / "pki")
+        self._start_etcd(etcd)
+        self._start_apiserver(apiserver, pki)
+        self._write_kubeconfigs(pki)
+        self._start_controller_manager(controller_manager, pki)
+        self._await(self._controllers_running, "kube-controller-manager to create ServiceAccount default")
+
+    def _stop_servers(self) -> None:
         for proc in reversed(list(self.processes.values())):
             proc.stop(grace=10)
         self.processes.clear()
+
+    def stop(self) -> None:
+        """Stop servers in reverse order (SIGTERM, then SIGKILL) and remove a temporary run dir."""
+        self._stop_servers()
         _running.discard(self)
         if self._own_dir and not os.environ.get("SEAM_KEEP_RUN_DIR"):
             shutil.rmtree(self.run_dir, ignore_errors=True)

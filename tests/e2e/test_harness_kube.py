@@ -7,14 +7,17 @@ denies a user without bindings, and the servers leave nothing behind when stoppe
 from __future__ import annotations
 
 import os
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from seam_harness import kube as kube_module
 from seam_harness.kube import ControlPlane, ControlPlaneError, KubectlError
+from seam_harness.process import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -160,3 +163,33 @@ def test_stop_leaves_no_process_and_no_run_dir(kube: ControlPlane) -> None:
     assert [name for name, pid in pids.items() if pid is None or _running(pid)] == []
     assert not run_dir.exists()
     assert kube.kubectl("get", "--raw", "/readyz").stdout == "ok"
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port bound (not listening) by the test, so a server cannot bind it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
+def test_a_port_taken_by_someone_else_is_retried_with_fresh_ports(
+    kube: ControlPlane, busy_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ports = iter([busy_port])
+    monkeypatch.setattr(kube_module, "free_port", lambda: next(ports, None) or free_port())
+    with ControlPlane() as plane:
+        assert plane.etcd_url != f"http://127.0.0.1:{busy_port}"
+        assert plane.kubectl("get", "--raw", "/readyz").stdout == "ok"
+        assert "address already in use" in (plane.logs_dir / "etcd.log").read_text()
+
+
+def test_a_port_that_stays_taken_fails_clearly_and_leaves_nothing(
+    busy_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kube_module, "free_port", lambda: busy_port)
+    plane = ControlPlane()
+    with pytest.raises(ControlPlaneError, match=r"(?s)etcd exited .*address already in use"):
+        plane.start()
+    assert plane.processes == {}
+    assert not plane.run_dir.exists()

@@ -1,4 +1,4 @@
-"""Log setup: kopf's plain or JSON format; secrets never reach a log line (none are logged)."""
+"""Log setup: kopf's plain or JSON format; Secret values never reach a log line, even at DEBUG."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ def configure_logging(*, json_logs: bool, level: str) -> None:
         log_format=kopf.LogFormat.JSON if json_logs else kopf.LogFormat.FULL,
         log_refkey="k8s" if json_logs else None,
     )
+    # kubernetes_asyncio logs whole response bodies at DEBUG, Secrets included: never below INFO.
+    logging.getLogger("kubernetes_asyncio").setLevel(logging.INFO)
     # nats-py and aiohttp are chatty at INFO during reconnect storms.
     logging.getLogger("nats").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

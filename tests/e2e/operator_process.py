@@ -115,20 +115,20 @@ def apply(kube: ControlPlane, namespace: str, *docs: dict[str, Any]) -> None:
     kube.kubectl("apply", "-n", namespace, "-f", "-", input=text)
 
 
-def stream_doc(name: str, **spec: Any) -> dict[str, Any]:
+def stream_doc(resource: str, /, **spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "jetstream.oppie.xyz/v1alpha1",
         "kind": "Stream",
-        "metadata": {"name": name},
+        "metadata": {"name": resource},
         "spec": spec,
     }
 
 
-def consumer_doc(name: str, **spec: Any) -> dict[str, Any]:
+def consumer_doc(resource: str, /, **spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "jetstream.oppie.xyz/v1alpha1",
         "kind": "Consumer",
-        "metadata": {"name": name},
+        "metadata": {"name": resource},
         "spec": spec,
     }
 

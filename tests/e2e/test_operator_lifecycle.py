@@ -106,19 +106,27 @@ def test_operator_killed_midway_converges_after_restart(
     install_crds(kube)
     ns = kube_namespace
     first = OperatorProcess(kube, ns, nats_server.url, resync_seconds=2.0, name="first").start()
-    names = [f"s{i}" for i in range(20)]
-    apply(kube, ns, *[stream_doc(n, subjects=[f"{n}.>"]) for n in names])
-    apply(kube, ns, *[consumer_doc(f"c-{n}", streamRef={"name": n}) for n in names])
+    names = [f"s{i}" for i in range(40)]
+    apply(
+        kube,
+        ns,
+        *[stream_doc(n, subjects=[f"{n}.>"]) for n in names],
+        *[consumer_doc(f"c-{n}", streamRef={"name": n}) for n in names],
+    )
     # Kill it while it is working through the batch.
     poll(lambda: len(stream_names(nats_server.url)), lambda count: count >= 1, timeout=60)
     first.kill()
     partial = len(stream_names(nats_server.url))
+    half_done = [get(kube, ns, "consumers", f"c-{n}") for n in names]
+    consumers_ready = sum(1 for obj in half_done if ready(obj)[0] == "True")
     second = OperatorProcess(kube, ns, nats_server.url, resync_seconds=2.0, name="second").start()
     try:
         for n in names:
             wait_ready(kube, ns, "streams", n, timeout=120)
             wait_ready(kube, ns, "consumers", f"c-{n}", timeout=120)
         assert sorted(stream_names(nats_server.url)) == sorted(names)
-        print(f"\nstreams created before the kill: {partial}/{len(names)}")
+        print(
+            f"\nbefore the kill: {partial}/{len(names)} streams, {consumers_ready}/{len(names)} consumers Ready"
+        )
     finally:
         second.stop()

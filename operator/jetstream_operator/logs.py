@@ -12,6 +12,7 @@ def configure_logging(*, json_logs: bool, level: str) -> None:
         debug=level.upper() == "DEBUG",
         quiet=level.upper() in ("WARNING", "ERROR"),
         log_format=kopf.LogFormat.JSON if json_logs else kopf.LogFormat.FULL,
+        log_prefix=not json_logs,
         log_refkey="k8s" if json_logs else None,
     )
     # kubernetes_asyncio logs whole response bodies at DEBUG, Secrets included: never below INFO.

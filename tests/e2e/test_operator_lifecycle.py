@@ -126,7 +126,8 @@ def test_operator_killed_midway_converges_after_restart(
             wait_ready(kube, ns, "consumers", f"c-{n}", timeout=120)
         assert sorted(stream_names(nats_server.url)) == sorted(names)
         print(
-            f"\nbefore the kill: {partial}/{len(names)} streams, {consumers_ready}/{len(names)} consumers Ready"
+            f"\nbefore the kill: {partial}/{len(names)} streams,"
+            f" {consumers_ready}/{len(names)} consumers Ready"
         )
     finally:
         second.stop()

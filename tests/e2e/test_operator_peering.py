@@ -22,13 +22,15 @@ def test_two_replicas_only_one_acts(
     second = OperatorProcess(kube, ns, nats_server.url, name="second", standalone=False, env=env)
     try:
         second.start()
-        # The younger replica sees the older one and pauses.
+        # The younger replica sees the older one and keeps its watches paused.
         poll(
             second.log,
-            lambda text: "Pausing operations in favour of" in text,
+            lambda text: "Keep-alive in 'seam-jetstream'" in text,
             timeout=60,
-            what="standby pauses",
+            what="standby peering",
         )
+        assert "(blockers: seam-jetstream@" in second.log()
+        assert "Resuming operations" not in second.log()
 
         apply(kube, ns, stream_doc("solo", subjects=["solo.>"]))
         wait_ready(kube, ns, "streams", "solo")

@@ -21,8 +21,8 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
-from typing import Any
+from collections import deque
+from typing import Any, NamedTuple
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -40,8 +40,7 @@ _RETRY_DELAY_MIN = 0.05
 _RETRY_DELAY_MAX = 2.0
 
 
-@dataclass(frozen=True, slots=True)
-class PublishAck:
+class PublishAck(NamedTuple):
     """The stream's acknowledgement: where the message is stored and whether it was a duplicate."""
 
     stream: str
@@ -108,6 +107,8 @@ class NatsClient:
         self._slots = asyncio.Semaphore(s.max_outstanding)
         self._idle = asyncio.Event()
         self._idle.set()
+        # ack timeouts all have the same length, so a deque stays ordered; retry delays vary: heap
+        self._ack_timers: deque[tuple[float, int, _Pending]] = deque()
         self._timers: list[tuple[float, int, int, _Pending]] = []
         self._timer_seq = itertools.count()
         self._ids = itertools.count(1)  # logical message number in generated msg ids
@@ -233,7 +234,6 @@ class NatsClient:
         if len(self._pending) > self.max_outstanding_seen:
             self.max_outstanding_seen = len(self._pending)
         self._idle.clear()
-        fut.add_done_callback(lambda _f, k=key: self._release(k))
         await self._send(p)
         return fut
 
@@ -249,11 +249,12 @@ class NatsClient:
         fut = await self.publish_async(subject, data, msg_id=msg_id, headers=headers)
         return await fut
 
-    def _release(self, key: str) -> None:
-        self._pending.pop(key, None)
-        self._slots.release()
-        if not self._pending:
-            self._idle.set()
+    def _finish(self, p: _Pending) -> None:
+        """p is resolved (or cancelled by its caller): free its slot."""
+        if self._pending.pop(p.key, None) is not None:
+            self._slots.release()
+            if not self._pending:
+                self._idle.set()
 
     async def _send(self, p: _Pending) -> None:
         assert self.nc is not None
@@ -266,7 +267,7 @@ class NatsClient:
             log.debug("send of %s failed: %s", p.msg_id, exc)
             self._schedule(p, self._retry_delay(p))
             return
-        self._schedule(p, self.settings.publish_ack_timeout)
+        self._ack_timers.append((p.sent_at + self.settings.publish_ack_timeout, p.gen, p))
 
     def _retry_delay(self, p: _Pending) -> float:
         return min(_RETRY_DELAY_MIN * 2 ** min(p.attempts, 10), _RETRY_DELAY_MAX)
@@ -281,9 +282,19 @@ class NatsClient:
         while True:
             await asyncio.sleep(tick)
             now = time.perf_counter()
+            due: list[tuple[int, _Pending]] = []
+            acks = self._ack_timers
+            while acks and acks[0][0] <= now:
+                _, gen, p = acks.popleft()
+                due.append((gen, p))
             while self._timers and self._timers[0][0] <= now:
                 _, _, gen, p = heapq.heappop(self._timers)
-                if p.future.done() or gen != p.gen:
+                due.append((gen, p))
+            for gen, p in due:
+                if p.future.done():
+                    self._finish(p)  # e.g. cancelled by the caller
+                    continue
+                if gen != p.gen:
                     continue
                 if p.attempts > self.settings.publish_retries:
                     self._fail(
@@ -302,7 +313,8 @@ class NatsClient:
             self.metrics.publish_error()
             p.future.set_exception(exc)
             # a caller that never awaits the future must not get "exception never retrieved" noise
-            p.future.add_done_callback(lambda f: f.exception())
+            p.future.add_done_callback(_retrieve)
+        self._finish(p)
 
     async def _handle_ack(self, msg: Msg) -> None:
         key = msg.subject[len(self._inbox) + 1 :]
@@ -334,16 +346,14 @@ class NatsClient:
             return
         now = time.perf_counter()
         ack = PublishAck(
-            stream=resp.get("stream", ""),
-            seq=int(resp.get("seq", 0)),
-            duplicate=bool(resp.get("duplicate", False)),
-            domain=resp.get("domain"),
+            resp.get("stream", ""), resp.get("seq", 0), resp.get("duplicate", False), resp.get("domain")
         )
         self.stats["published"] += 1
         if ack.duplicate:
             self.stats["duplicates"] += 1
         self.metrics.published((now - p.started) * 1000.0, (now - p.sent_at) * 1000.0, ack.duplicate)
         p.future.set_result(ack)
+        self._finish(p)
 
     def _no_stream(self, p: _Pending) -> None:
         """No stream captures the subject: create/extend it when allowed, else fail clearly."""
@@ -393,3 +403,8 @@ class NatsClient:
         for p in list(self._pending.values()):
             if not p.future.done() and p.sent_at <= cutoff:
                 await self._send(p)
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()

@@ -56,11 +56,28 @@ _ERROR_BACKOFF_MAX = 5.0
 class _Delivery:
     """One delivered message and whether it was settled (acked/nak'ed/termed) already."""
 
-    __slots__ = ("msg", "settled")
+    __slots__ = ("delivered", "msg", "settled", "started")
 
     def __init__(self, msg: Msg) -> None:
         self.msg = msg
         self.settled = False
+        self.started = 0.0
+        self.delivered = _num_delivered(msg)
+
+
+def _num_delivered(msg: Msg) -> int:
+    """Delivery count from the ack subject ($JS.ACK.<stream>.<consumer>.<delivered>... or the
+    12+ token form with domain and account hash); cheaper than building msg.metadata."""
+    reply = msg.reply or ""
+    tokens = reply.split(".")
+    try:
+        if len(tokens) == 9:
+            return int(tokens[4])
+        if len(tokens) >= 12:
+            return int(tokens[6])
+        return int(msg.metadata.num_delivered or 1)
+    except Exception:
+        return 1
 
 
 class _Subscription:
@@ -84,6 +101,7 @@ class _Subscription:
         self.inflight: dict[asyncio.Task[None], _Delivery] = {}
         self.wake = asyncio.Event()
         self.loop_task: asyncio.Task[None] | None = None
+        self.ticker: asyncio.Task[None] | None = None
         self.backlog = 0
         self.need_rebind = False
 
@@ -165,6 +183,7 @@ class NatsServer:
         await self._bind(sub)
         self._subs.append(sub)
         sub.loop_task = asyncio.create_task(self._pull_loop(sub), name=f"seam-pull-{name}")
+        sub.ticker = asyncio.create_task(self._keep_alive(sub), name=f"seam-wpi-{name}")
 
     async def run(self) -> None:
         """Serve until SIGTERM/SIGINT or :meth:`stop`, then drain (see :meth:`stop`)."""
@@ -226,6 +245,9 @@ class NatsServer:
                     if task in late and not d.settled:
                         await self._settle_nak(sub, d, 0)
                         task.cancel()
+        for sub in self._subs:
+            if sub.ticker is not None:
+                sub.ticker.cancel()
         if self._backlog_task is not None:
             self._backlog_task.cancel()
         self.metrics.remove_backlog_source(self._backlog_observations)
@@ -406,11 +428,7 @@ class NatsServer:
         msg = d.msg
         s = self.settings
         consumer = sub.consumer
-        try:
-            md = msg.metadata
-            delivered = int(md.num_delivered or 1)
-        except Exception:
-            delivered = 1
+        delivered = d.delivered
         self.stats["consumed"] += 1
         if delivered > 1:
             self.stats["redelivered"] += 1
@@ -430,8 +448,7 @@ class NatsServer:
             return
         reply_to = hdrs.get(headers.REPLY_TO)
         subject = msg.subject[len(s.subject_prefix) :] if s.subject_prefix else msg.subject
-        keepalive = asyncio.create_task(self._keep_alive(d))
-        started = time.perf_counter()
+        started = d.started = time.perf_counter()
         try:
             if sub.is_async:
                 result = await sub.handler(subject, data, reply_to)
@@ -442,7 +459,6 @@ class NatsServer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            keepalive.cancel()
             self.metrics.handler_duration(consumer, (time.perf_counter() - started) * 1000.0)
             if after_failure(delivered, s.max_deliver) is Outcome.NAK:
                 log.info("handler failed on %s (delivery %d): %r", consumer, delivered, exc)
@@ -453,8 +469,6 @@ class NatsServer:
                 )
                 await self._dead_letter(sub, d, reason, delivered)
             return
-        finally:
-            keepalive.cancel()
         now_ns = time.time_ns()
         self.metrics.handler_duration(consumer, (time.perf_counter() - started) * 1000.0)
         published_at = hdrs.get(headers.PUBLISHED_AT)
@@ -473,15 +487,20 @@ class NatsServer:
         self.stats["acked"] += 1
         self.metrics.outcome(consumer, "acked")
 
-    async def _keep_alive(self, d: _Delivery) -> None:
-        """Tell the server a long handler is still working so ack_wait does not expire."""
+    async def _keep_alive(self, sub: _Subscription) -> None:
+        """Tell the server long handlers are still working so ack_wait does not expire.
+
+        One ticker per subscription (not a task per message): every ack_wait/3 each handler
+        running longer than that gets an in_progress (+WPI), which restarts its ack_wait.
+        """
         interval = max(self.settings.ack_wait / 3, 0.05)
-        while not d.settled:
+        while True:
             await asyncio.sleep(interval)
-            if d.settled:
-                return
-            with contextlib.suppress(Exception):
-                await d.msg.in_progress()
+            now = time.perf_counter()
+            for d in list(sub.inflight.values()):
+                if not d.settled and d.started and now - d.started >= interval:
+                    with contextlib.suppress(Exception):
+                        await d.msg.in_progress()
 
     async def _reply(self, subject: str, result: Any) -> None:
         assert self.nc is not None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import subprocess
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import nack
+from benchmarks.apiserver_requests import (
+    RequestKey,
+    interesting,
+    parse_request_totals,
+    request_delta,
+    summarise,
+)
 from benchmarks.operator_bench_report import (
     ReadyTracker,
     SideResult,
@@ -37,6 +46,7 @@ from benchmarks.operator_bench_report import (
     text_table,
 )
 from benchmarks.operator_manifests import (
+    OUR_CONNECTION,
     OUR_CONSUMER,
     OUR_STREAM,
     Kind,
@@ -47,7 +57,7 @@ from benchmarks.operator_manifests import (
 from benchmarks.operator_watch import ReadyWatcher, RssSampler, tree_cpu_seconds, tree_rss
 from seam_harness.kube import ControlPlane, kubectl_binary
 from seam_harness.nats import NatsProcess
-from seam_harness.process import ManagedProcess, free_port, tail
+from seam_harness.process import ManagedProcess, find_binary, free_port, tail
 
 REPO = Path(__file__).resolve().parent.parent
 OUR_CRDS = REPO / "crds"
@@ -76,21 +86,26 @@ class Side:
 
 
 def start_ours(plane: ControlPlane, namespace: str, nats_url: str, log_dir: Path) -> Controller:
-    """Our operator as `python -m jetstream_operator`, configured through its environment."""
+    """Our operator as `python -m jetstream_operator`, watching the benchmark namespace only."""
     port = free_port()
-    env = {
-        **os.environ,
-        "KUBECONFIG": str(plane.kubeconfig),
-        "SEAM_OPERATOR_NATS_URL": nats_url,
-        "SEAM_OPERATOR_NAMESPACES": namespace,
-        "SEAM_OPERATOR_HEALTH_PORT": str(port),
-        "SEAM_OPERATOR_HEALTH_HOST": "127.0.0.1",
-        "SEAM_OPERATOR_STANDALONE": "true",
-        "SEAM_OPERATOR_LOG_LEVEL": os.environ.get("SEAM_BENCH_OPERATOR_LOG_LEVEL", "WARNING"),
-    }
-    proc = ManagedProcess([sys.executable, "-m", "jetstream_operator"], log_dir / "operator.log", env=env)
+    env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig), "SEAM_OPERATOR_HEALTH_HOST": "127.0.0.1"}
+    argv = [
+        sys.executable,
+        "-m",
+        "jetstream_operator",
+        f"--namespace={namespace}",
+        f"--nats-url={nats_url}",
+        f"--health-port={port}",
+        "--standalone",
+        f"--log-level={operator_log_level()}",
+    ]
+    proc = ManagedProcess(argv, log_dir / "operator.log", env=env)
     proc.start()
     return Controller(proc, f"http://127.0.0.1:{port}/healthz")
+
+
+def operator_log_level() -> str:
+    return os.environ.get("SEAM_BENCH_OPERATOR_LOG_LEVEL", "WARNING")
 
 
 def await_ours(ctl: Controller, timeout: float) -> None:
@@ -103,6 +118,8 @@ def await_ours(ctl: Controller, timeout: float) -> None:
         with contextlib.suppress(OSError):
             with urllib.request.urlopen(url, timeout=1) as resp:
                 if resp.status == 200:
+                    time.sleep(2.0)  # same settle time as NACK gets after its start line
+                    _check_alive(proc, "operator")
                     return
         time.sleep(0.1)
     raise TimeoutError(f"operator health endpoint {url} not up after {timeout}s\n{tail(proc.log_path, 30)}")
@@ -179,12 +196,14 @@ async def measure(
     sample_task = asyncio.create_task(sampler.run())
     try:
         await watcher.wait_listed(watch_task)
+        requests_before = await asyncio.to_thread(request_totals, plane)
         cpu_before = tree_cpu_seconds(proc.pid) or 0.0
         started = time.monotonic()
         await kubectl_apply(plane.kubeconfig, yaml_stream(docs), budget)
         applied = time.monotonic() - started
         await watcher.wait_done(started + budget, watch_task)
         cpu_after = tree_cpu_seconds(proc.pid)
+        requests = request_delta(requests_before, await asyncio.to_thread(request_totals, plane))
         _check_alive(proc, side.label)
     finally:
         for task in (watch_task, sample_task):
@@ -199,10 +218,26 @@ async def measure(
         idle_rss_bytes=idle_rss,
         cpu_seconds=(cpu_after - cpu_before) if cpu_after is not None else None,
         apply_seconds=applied,
+        api_requests=summarise(interesting(requests, (side.kinds[0].group,)), len(docs)),
         error=(
             f"{len(pending)} objects not Ready after {budget:.0f}s, e.g. {pending[:3]}" if pending else None
         ),
     )
+
+
+def request_totals(plane: ControlPlane) -> Counter[RequestKey]:
+    status, body = plane.api_get("/metrics", timeout=30)
+    if status != 200:
+        raise RuntimeError(f"apiserver /metrics answered {status}")
+    return parse_request_totals(body.decode())
+
+
+def apply_alone(plane: ControlPlane, count: int, budget: float) -> float:
+    """Seconds the same apply takes with no controller running: the apiserver's own pace."""
+    namespace = plane.create_namespace("bench-apply-alone")
+    started = time.monotonic()
+    asyncio.run(kubectl_apply(plane.kubeconfig, yaml_stream(our_manifests(count, namespace)), budget))
+    return time.monotonic() - started
 
 
 def run_side(side: Side, plane: ControlPlane, count: int, timeout: float, log_dir: Path) -> SideResult:
@@ -225,7 +260,8 @@ def run_side(side: Side, plane: ControlPlane, count: int, timeout: float, log_di
         if proc is not None:
             proc.stop(grace=10)
         server.stop()
-        plane.delete_namespace(namespace)
+        # Namespaces are left alone: deleting them would load the apiserver while the next side
+        # runs (and finalizers with no controller left would keep them); the plane goes at the end.
     print(f"[bench] {side.label}: {result.ready}/{result.expected} Ready; error: {result.error}", flush=True)
     return result
 
@@ -233,13 +269,23 @@ def run_side(side: Side, plane: ControlPlane, count: int, timeout: float, log_di
 # -- setup and report ------------------------------------------------------------------------------
 
 
-def install_crds(plane: ControlPlane, *source: str) -> None:
-    """Apply CRDs (`-k dir` or `-f file`) and wait until the apiserver serves them."""
+def install_crds(plane: ControlPlane, source: tuple[str, str], kinds: tuple[Kind, ...]) -> None:
+    """Apply CRDs (`-k dir` or `-f file`) and wait until the watched kinds can be listed.
+
+    Established comes before the storage of a new CRD is ready (lists answer 429 for a moment),
+    so a controller started at once would begin with retries.
+    """
     plane.kubectl("apply", "--server-side", "--force-conflicts", *source)
     plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+    deadline = time.monotonic() + 60
+    for kind in kinds:
+        while plane.kubectl("get", f"{kind.plural}.{kind.group}", "-A", check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{kind.plural}.{kind.group} does not list after 60s")
+            time.sleep(0.2)
 
 
-def machine_info(nack_version: str | None) -> dict[str, str]:
+def machine_info(kube_version: str, nack_version: str | None) -> dict[str, str]:
     cpu_model = "?"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -251,7 +297,7 @@ def machine_info(nack_version: str | None) -> dict[str, str]:
         kb = int(Path("/proc/meminfo").read_text().split()[1])
         mem = f"{kb / 1024 / 1024:.1f} GiB"
     nats_version = subprocess.run(
-        [NatsProcess().binary, "--version"], capture_output=True, text=True, timeout=10
+        [find_binary("nats-server"), "--version"], capture_output=True, text=True, timeout=10
     ).stdout.strip()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -260,7 +306,7 @@ def machine_info(nack_version: str | None) -> dict[str, str]:
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),
         "nats-server": nats_version,
-        "kube-apiserver": (REPO / "versions.env").read_text().split("KUBERNETES_VERSION=")[1].split()[0],
+        "kube-apiserver": kube_version,
         "NACK jetstream-controller": nack_version or "not run",
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
@@ -287,7 +333,7 @@ METHOD = (
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.operator_bench", description=__doc__)
     parser.add_argument("--count", type=int, default=500, help="Streams (and as many Consumers) to apply")
-    parser.add_argument("--timeout", type=float, default=180.0, help="seconds per side to get all Ready")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per side to get all Ready")
     parser.add_argument("--skip-nack", action="store_true", help="measure our operator only")
     parser.add_argument("--skip-ours", action="store_true", help="measure NACK only (to validate that half)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "operator_benchmark.md")
@@ -297,18 +343,22 @@ def main(argv: list[str] | None = None) -> int:
 
     log_dir = Path(tempfile.mkdtemp(prefix="seam-opbench-"))
     nack_version: str | None = None
+    alone: float | None = None
     ours: SideResult | None = None
     theirs: SideResult | None = None
     with ControlPlane(start_timeout=180.0) as plane:
         print(f"[bench] control plane up in {plane.startup_seconds}s; logs in {log_dir}", flush=True)
+        kube_version = json.loads(plane.api_get("/version")[1]).get("gitVersion", "?")
         if not args.skip_ours:
-            install_crds(plane, "-k", str(OUR_CRDS))
+            install_crds(plane, ("-k", str(OUR_CRDS)), (*OURS.kinds, OUR_CONNECTION))
+            alone = apply_alone(plane, args.count, args.timeout)
+            print(f"[bench] kubectl apply with no controller running: {alone:.1f}s", flush=True)
             ours = run_side(OURS, plane, args.count, args.timeout, log_dir)
         if not args.skip_nack:
             try:
                 binary = nack.nack_binary()
                 nack_version = nack.nack_module_version(binary)
-                install_crds(plane, "-f", str(nack.nack_crds_path(nack_version)))
+                install_crds(plane, ("-f", str(nack.nack_crds_path(nack_version))), NACK.kinds)
                 theirs = run_side(NACK, plane, args.count, args.timeout, log_dir)
             except Exception as exc:
                 theirs = SideResult(
@@ -321,16 +371,27 @@ def main(argv: list[str] | None = None) -> int:
     rows = table_cells(ours, theirs)
     print(text_table(rows))
     notes = [f"{r.label}: {r.error}" for r in (ours, theirs) if r is not None and r.error]
+    notes += [
+        f"{r.label}: API requests on its custom resources and Events during the run "
+        f"(incl. the benchmark's apply): {r.api_requests}"
+        for r in (ours, theirs)
+        if r is not None and r.api_requests
+    ]
+    if alone is not None:
+        notes.append(
+            f"The same kubectl apply with no controller running took {alone:.1f} s: the difference to each "
+            "side's apply duration is the apiserver time its controller took away."
+        )
     if args.skip_ours:
         notes.insert(0, "NACK only (--skip-ours): the 'ours' column shows NACK, no ratio.")
     parameters = {
         "count": f"{args.count} Streams + {args.count} Consumers",
         "timeout per side": f"{args.timeout:.0f} s",
-        "operator log level": os.environ.get("SEAM_BENCH_OPERATOR_LOG_LEVEL", "WARNING"),
+        "operator log level": operator_log_level(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        markdown_report(args.count, rows, machine_info(nack_version), parameters, METHOD, notes)
+        markdown_report(args.count, rows, machine_info(kube_version, nack_version), parameters, METHOD, notes)
     )
     for note in notes:
         print(f"[bench] note: {note}")

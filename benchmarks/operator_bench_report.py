@@ -73,6 +73,7 @@ class SideResult:
     idle_rss_bytes: int | None = None
     cpu_seconds: float | None = None
     apply_seconds: float | None = None
+    api_requests: str | None = None  # what the apiserver served during the run, per verb/resource
     error: str | None = None
 
     @property

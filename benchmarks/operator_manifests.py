@@ -33,6 +33,7 @@ class Kind:
 
 OUR_STREAM = Kind(OUR_GROUP, OUR_VERSION, "streams", "Stream")
 OUR_CONSUMER = Kind(OUR_GROUP, OUR_VERSION, "consumers", "Consumer")
+OUR_CONNECTION = Kind(OUR_GROUP, OUR_VERSION, "natsconnections", "NatsConnection")
 
 
 def stream_name(i: int) -> str:

@@ -142,5 +142,16 @@ class KubeAPI:
         }
         try:
             await self.core.create_namespaced_event(namespace, event)
-        except Exception as exc:  # an Event is best effort: never fail a reconcile on it
+        except ApiException as exc:  # an Event is best effort: never fail a reconcile on it
+            terminating = exc.status == 403 and "NamespaceTerminating" in str(exc.body or "")
+            log.log(
+                logging.DEBUG if terminating else logging.WARNING,
+                "posting event %s on %s/%s failed: %s %s",
+                reason,
+                namespace,
+                meta.get("name"),
+                exc.status,
+                "namespace is terminating" if terminating else exc.reason,
+            )
+        except Exception as exc:
             log.warning("posting event %s on %s/%s failed: %s", reason, namespace, meta.get("name"), exc)

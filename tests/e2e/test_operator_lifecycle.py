@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -107,15 +108,16 @@ def test_operator_killed_midway_converges_after_restart(
     ns = kube_namespace
     first = OperatorProcess(kube, ns, nats_server.url, resync_seconds=2.0, name="first").start()
     names = [f"s{i}" for i in range(40)]
-    apply(
-        kube,
-        ns,
-        *[stream_doc(n, subjects=[f"{n}.>"]) for n in names],
+    docs = [
         *[consumer_doc(f"c-{n}", streamRef={"name": n}) for n in names],
-    )
-    # Kill it while it is working through the batch.
-    poll(lambda: len(stream_names(nats_server.url)), lambda count: count >= 1, timeout=60)
+        *[stream_doc(n, subjects=[f"{n}.>"]) for n in names],
+    ]
+    # Kill it while the resources are still arriving and being worked on.
+    applying = threading.Thread(target=apply, args=(kube, ns, *docs))
+    applying.start()
+    poll(lambda: len(stream_names(nats_server.url)), lambda count: count >= 3, timeout=60)
     first.kill()
+    applying.join()
     partial = len(stream_names(nats_server.url))
     half_done = [get(kube, ns, "consumers", f"c-{n}") for n in names]
     consumers_ready = sum(1 for obj in half_done if ready(obj)[0] == "True")

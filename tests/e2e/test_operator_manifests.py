@@ -89,7 +89,9 @@ def test_manifests_apply_and_the_shipped_rbac_is_enough(
         wait_ready(kube, ns, "streams", "rbac")
         events = kube.kubectl_json("get", "events", "-n", ns, "--field-selector", "involvedObject.name=rbac")
         assert any(e["reason"] == "Created" for e in events["items"])
-        assert "Forbidden" not in op.log() and " 403" not in op.log()
+        # No request was refused by RBAC (other refusals, e.g. Events in terminating namespaces
+        # left by earlier tests, are not about the role).
+        assert f'system:serviceaccount:{SYSTEM_NS}:{SA}" cannot' not in op.log()
         peering = kube.kubectl_json("get", "clusterkopfpeerings", "rbac-check")
         assert peering["metadata"]["name"] == "rbac-check"
     finally:

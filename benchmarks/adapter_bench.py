@@ -70,13 +70,6 @@ def _variants() -> list[Variant]:
         Variant("adapter_publish_on", "adapter publish (metrics on)", "latency", False, a.publish_on),
         Variant("raw_publish_async", "raw js.publish_async", "throughput", False, raw_variants.publish_async),
         Variant(
-            "raw_publish_async_hdrs",
-            "raw js.publish_async + adapter headers",
-            "throughput",
-            False,
-            raw_variants.publish_async_headers,
-        ),
-        Variant(
             "adapter_publish_async_off",
             "adapter publish_async (metrics off)",
             "throughput",
@@ -89,6 +82,13 @@ def _variants() -> list[Variant]:
             "throughput",
             False,
             a.publish_async_on,
+        ),
+        Variant(
+            "raw_publish_async_hdrs",
+            "raw js.publish_async + adapter headers",
+            "throughput",
+            False,
+            raw_variants.publish_async_headers,
         ),
         Variant("raw_fetch_ack", "raw fetch(batch)+ack", "throughput", True, raw_variants.fetch_ack),
         Variant("adapter_consume_off", "adapter consume (metrics off)", "throughput", True, a.consume_off),

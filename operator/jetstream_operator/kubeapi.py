@@ -78,25 +78,12 @@ class KubeAPI:
         try:
             await self.custom.patch_namespaced_custom_object_status(
                 GROUP, VERSION, namespace, plural, name, {"status": dict(status)}, _content_type=MERGE_PATCH
-            )
+            )  # type: ignore[call-arg]  # accepted at runtime, missing from the stubs
         except ApiException as exc:
             if exc.status == 404:
                 return False
             raise
         return True
-
-    async def patch_annotations(
-        self, plural: str, namespace: str, name: str, annotations: dict[str, Any]
-    ) -> None:
-        await self.custom.patch_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            namespace,
-            plural,
-            name,
-            {"metadata": {"annotations": annotations}},
-            _content_type=MERGE_PATCH,
-        )
 
     async def read_secret_key(self, namespace: str, name: str, key: str) -> bytes:
         """One key of a Secret in `namespace` (never another namespace: the caller passes its own)."""
@@ -141,7 +128,7 @@ class KubeAPI:
             "count": 1,
         }
         try:
-            await self.core.create_namespaced_event(namespace, event)
+            await self.core.create_namespaced_event(namespace, event)  # type: ignore[arg-type]
         except ApiException as exc:  # an Event is best effort: never fail a reconcile on it
             terminating = exc.status == 403 and "NamespaceTerminating" in str(exc.body or "")
             log.log(

@@ -173,3 +173,34 @@ def test_two_hundred_streams_share_one_connection(
         op.stop()
     # A stopped operator leaves no connection behind.
     poll(lambda: _operator_connections(nats_server), lambda names: names == [], timeout=15)
+
+
+def test_connection_change_reaches_dependents_promptly_and_deletion_never_hangs(
+    kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess
+) -> None:
+    install_crds(kube)
+    ns = kube_namespace
+    op = OperatorProcess(kube, ns, "nats://127.0.0.1:1", resync_seconds=120).start()
+    try:
+        apply(kube, ns, connection_doc("moving", ["nats://127.0.0.1:1"]))
+        apply(
+            kube,
+            ns,
+            stream_doc(
+                "follower", subjects=["follower.>"], connectionRef={"name": "moving"}, deletionPolicy="Delete"
+            ),
+        )
+        wait_ready(kube, ns, "streams", "follower", status="False", reason="NatsUnavailable")
+        # Pointing the NatsConnection at the real server fixes the Stream now, not at the resync.
+        apply(kube, ns, connection_doc("moving", [nats_server.url]))
+        wait_ready(kube, ns, "natsconnections", "moving", timeout=30)
+        wait_ready(kube, ns, "streams", "follower", timeout=30)
+
+        # With its NatsConnection gone the stream cannot be deleted; the finalizer still lets go.
+        kube.kubectl("delete", "-n", ns, "natsconnection", "moving", "--timeout=30s")
+        kube.kubectl("delete", "-n", ns, "stream", "follower", "--timeout=60s")
+        assert any(
+            e["reason"] == "Deleted" and "NOT deleted" in e["message"] for e in events(kube, ns, "follower")
+        )
+    finally:
+        op.stop()

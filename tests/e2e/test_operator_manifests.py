@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def test_manifests_apply_and_the_shipped_rbac_is_enough(
         name="rbac",
         standalone=False,
         kubeconfig=kubeconfig,
-        extra_args=("--all-namespaces", "--peering-name", "rbac-check"),
+        extra_args=("--all-namespaces", "--peering-name", "rbac-check", "--json-logs"),
     )
     op.process.argv = [a for a in op.process.argv if a not in ("--namespace", ns)]
     op.start()
@@ -92,6 +93,8 @@ def test_manifests_apply_and_the_shipped_rbac_is_enough(
         # No request was refused by RBAC (other refusals, e.g. Events in terminating namespaces
         # left by earlier tests, are not about the role).
         assert f'system:serviceaccount:{SYSTEM_NS}:{SA}" cannot' not in op.log()
+        json_lines = [line for line in op.log().splitlines() if line.startswith("{")]
+        assert json_lines and all("message" in json.loads(line) for line in json_lines)
         peering = kube.kubectl_json("get", "clusterkopfpeerings", "rbac-check")
         assert peering["metadata"]["name"] == "rbac-check"
     finally:

@@ -11,8 +11,10 @@ from jetstream_operator.registry import CONNECTION
 
 
 @kopf.on.event("", "v1", "secrets")
-async def secret_event(event: kopf.RawEvent, name: str, namespace: str, memo: kopf.Memo, **_: Any) -> None:
-    if event.get("type") is None:  # the initial listing: nothing changed
+async def secret_event(
+    event: kopf.RawEvent, name: str, namespace: str | None, memo: kopf.Memo, **_: Any
+) -> None:
+    if event.get("type") is None or namespace is None:  # the initial listing: nothing changed
         return
     rt = runtime(memo)
     readers = [

@@ -15,27 +15,34 @@ from benchmarks.bench_stream import (
     STREAM,
     STREAM_SUBJECTS,
     BenchConfig,
+    Measured,
     stream_count,
     wait_all_acked,
     wait_count,
 )
+from benchmarks.otlp_child import run_in_child
 from benchmarks.raw_variants import LATENCY_WARMUP
 from seam_harness.process import free_port
 
 
-def warm_up() -> None:
-    """Import the runtime and build its process-wide metrics provider before anything is timed."""
+def warm_up(otlp: bool = False) -> None:
+    """Import the runtime and build its process-wide metrics provider before anything is timed.
+
+    The provider is created once per process by the first enabled client, with or without OTLP;
+    that is why the OTLP variants run in a child process (benchmarks.otlp_child).
+    """
     from adapter_runtime import NatsClient, NatsServer  # noqa: F401 - the import is the point
 
-    NatsClient(server_urls=["nats://127.0.0.1:4222"], metrics_port=free_port(), health_port=0)
+    NatsClient(
+        server_urls=["nats://127.0.0.1:4222"], metrics_port=free_port(), health_port=0, enable_otel=otlp
+    )
 
 
-def _options(cfg: BenchConfig, metrics: bool) -> dict[str, Any]:
+def _options(cfg: BenchConfig, metrics: bool, otlp: bool = False) -> dict[str, Any]:
     """Settings shared by publisher and consumer.
 
-    Metrics on = a Prometheus port, which makes the runtime record every instrument through the
-    OpenTelemetry SDK on the hot path. OTLP export stays off: it only adds a background exporter
-    thread, and with no collector on loopback it would time out and log instead of measuring.
+    Metrics on = a Prometheus ``metrics_port``: every instrument is recorded on the hot path.
+    ``otlp`` adds ``enable_otel`` (only meaningful in the OTLP child process, see warm_up).
     """
     return {
         "server_urls": [cfg.url],
@@ -43,7 +50,7 @@ def _options(cfg: BenchConfig, metrics: bool) -> dict[str, Any]:
         "stream_subjects": STREAM_SUBJECTS,
         "metrics_port": free_port() if metrics else 0,
         "health_port": 0,
-        "enable_otel": False,
+        "enable_otel": otlp,
     }
 
 
@@ -66,10 +73,10 @@ async def _publish_latency(cfg: BenchConfig, metrics: bool) -> list[float]:
         await client.close()
 
 
-async def _publish_async(cfg: BenchConfig, metrics: bool) -> float:
+async def _publish_async(cfg: BenchConfig, metrics: bool, otlp: bool = False) -> float:
     from adapter_runtime import NatsClient
 
-    client = NatsClient(max_outstanding=cfg.window, **_options(cfg, metrics))
+    client = NatsClient(max_outstanding=cfg.window, **_options(cfg, metrics, otlp))
     await client.connect()
     check = await nats.connect(cfg.url)
     try:
@@ -88,10 +95,10 @@ async def _publish_async(cfg: BenchConfig, metrics: bool) -> float:
         await check.close()
 
 
-async def _consume(cfg: BenchConfig, metrics: bool) -> float:
+async def _consume(cfg: BenchConfig, metrics: bool, otlp: bool = False) -> float:
     from adapter_runtime import NatsServer
 
-    consumer = "adapter_metrics_on" if metrics else "adapter_metrics_off"
+    consumer = "adapter_otlp" if otlp else "adapter_metrics_on" if metrics else "adapter_metrics_off"
     counter = [0]
     done = asyncio.Event()
 
@@ -109,7 +116,7 @@ async def _consume(cfg: BenchConfig, metrics: bool) -> float:
         max_inflight=cfg.max_ack_pending,
         # Only the idle long-poll: stop() waits for a fetch in progress, the timed part never idles.
         fetch_timeout=1.0,
-        **_options(cfg, metrics),
+        **_options(cfg, metrics, otlp),
     )
     await server.connect()
     check = await nats.connect(cfg.url)
@@ -155,3 +162,11 @@ async def consume_off(cfg: BenchConfig) -> float:
 
 async def consume_on(cfg: BenchConfig) -> float:
     return await _consume(cfg, metrics=True)
+
+
+async def publish_async_otlp(cfg: BenchConfig) -> Measured:
+    return await run_in_child("publish_async", cfg)
+
+
+async def consume_otlp(cfg: BenchConfig) -> Measured:
+    return await run_in_child("consume", cfg)

@@ -36,6 +36,14 @@ class BenchConfig:
     timeout: float
 
 
+@dataclass(frozen=True)
+class Measured:
+    """A throughput figure measured in another process, with that process's CPU seconds."""
+
+    msgs_per_s: float
+    client_cpu_s: float
+
+
 async def fresh_stream(js: JetStreamContext) -> None:
     """Drop the bench stream (and its consumers) and create it empty on file storage."""
     try:

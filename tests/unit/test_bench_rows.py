@@ -24,7 +24,7 @@ VARIANTS = [
     _v("adapter_publish_off", "latency"),
     _v("raw_publish_async"),
     _v("adapter_publish_async_off"),
-    _v("adapter_publish_async_on"),
+    Variant("adapter_publish_async_on", "adapter publish_async (metrics on)", "throughput", False, _never),
     _v("raw_fetch_ack"),
     _v("adapter_consume_off"),
     _v("adapter_consume_on"),
@@ -64,16 +64,16 @@ def test_rows_pair_each_repeat_with_its_baseline_and_judge_targets() -> None:
     pa = rows["adapter publish async off"]
     assert pa.ratio == pytest.approx(28_000 / 30_000)
     assert pa.verdict == "PASS"
-    assert rows["adapter publish async on"].verdict == "-"  # information only
+    assert rows["adapter publish_async (metrics on)"].verdict == "-"  # information only
 
     assert rows["adapter consume off"].ratio == pytest.approx(1.1)
     assert rows["adapter consume off"].verdict == "PASS"
     assert rows["faststream consume"].verdict == "reference"
 
-    cost = rows["metrics cost: adapter publish async on on/off"]
+    cost = rows["metrics cost: adapter publish_async, metrics on / off"]
     assert cost.ratio == pytest.approx(27_000 / 28_000, rel=1e-3)  # median of per-repeat on/off
     assert cost.verdict == "PASS"  # >= 0.95x
-    assert rows["metrics cost: adapter consume on on/off"].ratio == pytest.approx(1.0)
+    assert rows["metrics cost: adapter consume on, on / off"].ratio == pytest.approx(1.0)
 
 
 def test_failed_runs_are_left_out_of_pairs_and_an_all_failed_variant_misses() -> None:
@@ -141,3 +141,12 @@ def test_parse_args_rejects_bad_numbers(
 def test_parse_args_defaults_fit_the_five_minute_budget() -> None:
     args = parse_args([])
     assert (args.messages, args.latency_messages, args.repeat, args.payload_size) == (20_000, 3_000, 5, 1024)
+
+
+def test_otlp_child_config_round_trips_through_json() -> None:
+    from benchmarks.bench_stream import BenchConfig
+    from benchmarks.otlp_child import decode_config, encode_config, main
+
+    cfg = BenchConfig("nats://127.0.0.1:1", 10, 5, bytes(range(256)) * 4, 500, 5000, 4000, 60.0)
+    assert decode_config(encode_config(cfg)) == cfg
+    assert main(["bogus", "{}"]) == 2  # usage error, nothing started

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jetstream_operator.config import OperatorSettings
 from jetstream_operator.connections import ConnectionPool
 from jetstream_operator.kubeapi import KubeAPI
+from jetstream_operator.reconcile.connection_config import ConfigCache
 from jetstream_operator.registry import Registry
 
 
@@ -16,3 +17,4 @@ class Runtime:
     kube: KubeAPI
     pool: ConnectionPool
     registry: Registry
+    configs: ConfigCache = field(default_factory=lambda: ConfigCache(ttl=30.0))

@@ -35,6 +35,7 @@ def _hook(memo: kopf.Memo, body: kopf.Body) -> Any:
 @kopf.on.update(GROUP, VERSION, CONNECTION, field="spec")
 async def connection_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     rt = runtime(memo)
+    rt.configs.invalidate(str(body.metadata.namespace), str(body.metadata.name))
     await reconcile_or_retry(rt, CONNECTION, body, reconcile_connection, _hook(memo, body))
     # A spec change (new servers, other Secret) must reach dependents even if Ready did not flip.
     rt.registry.nudge(rt.registry.using_connection(str(body.metadata.namespace), str(body.metadata.name)))
@@ -51,6 +52,7 @@ async def connection_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None
     namespace, name = str(body.metadata.namespace), str(body.metadata.name)
     item = rt.registry.track(CONNECTION, namespace, name)
     item.deleting = True
+    rt.configs.invalidate(namespace, name)
     await rt.pool.release(str(item.key))
     rt.registry.forget(CONNECTION, namespace, name)
     rt.registry.nudge(rt.registry.using_connection(namespace, name))

@@ -11,6 +11,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from jetstream_operator.config import OperatorSettings
 from jetstream_operator.connections import ConnectionPool
 from jetstream_operator.kubeapi import KubeAPI, make_api_client
+from jetstream_operator.reconcile.connection_config import ConfigCache
 from jetstream_operator.registry import CONSUMER, STREAM, Registry
 from jetstream_operator.runtime import Runtime
 
@@ -82,7 +83,9 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 
     kube = KubeAPI(await make_api_client())
     pool = ConnectionPool(request_timeout=op.request_timeout, on_advisory=on_advisory, on_state=on_state)
-    memo.runtime = Runtime(settings=op, kube=kube, pool=pool, registry=registry)
+    memo.runtime = Runtime(
+        settings=op, kube=kube, pool=pool, registry=registry, configs=ConfigCache(ttl=op.resync_seconds)
+    )
     if not op.standalone:
         await ensure_peering(kube, op)
 

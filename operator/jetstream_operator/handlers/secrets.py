@@ -22,4 +22,6 @@ async def secret_event(
         for item in rt.registry.items()
         if item.key.plural == CONNECTION and item.key.namespace == namespace and name in item.secrets
     ]
+    for item in readers:
+        rt.configs.invalidate(namespace, item.key.name)
     rt.registry.nudge(readers)

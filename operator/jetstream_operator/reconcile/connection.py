@@ -24,6 +24,7 @@ async def reconcile_connection(rt: Runtime, body: Mapping[str, Any], item: Track
         raise ReconcileFailure("InvalidSpec", str(exc), transient=False) from None
     item.secrets = frozenset(secret_names(spec))
     config = await config_from_spec(rt.kube, namespace, name, spec)
+    rt.configs.put(namespace, name, config)  # fresh from the Secrets: what dependents use next
     api = await rt.pool.acquire(str(item.key), config)
     item.pool_key = config.key
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from jetstream_operator.connections import ConnectionConfig
 from jetstream_operator.failures import ReconcileFailure
 from jetstream_operator.kubeapi import KubeAPI, SecretKeyMissing, SecretNotFound
@@ -85,3 +87,28 @@ async def resolve_connection(
     except SpecError as exc:
         raise ReconcileFailure("ConnectionInvalid", f"NatsConnection {namespace}/{ref}: {exc}") from None
     return await config_from_spec(kube, namespace, ref, spec)
+
+
+class ConfigCache:
+    """Resolved NatsConnection configs, so a resync of hundreds of Streams does not re-read the
+    same NatsConnection and Secrets each time. Entries expire after `ttl` and are dropped at once
+    when the NatsConnection or one of its Secrets changes (see handlers)."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._entries: dict[tuple[str, str], tuple[float, ConnectionConfig]] = {}
+
+    def get(self, namespace: str, name: str) -> ConnectionConfig | None:
+        entry = self._entries.get((namespace, name))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, namespace: str, name: str, config: ConnectionConfig) -> None:
+        self._entries[(namespace, name)] = (time.monotonic() + self._ttl, config)
+
+    def invalidate(self, namespace: str, name: str | None = None) -> None:
+        """Drop one connection's entry, or every entry of the namespace."""
+        for key in list(self._entries):
+            if key[0] == namespace and (name is None or key[1] == name):
+                del self._entries[key]

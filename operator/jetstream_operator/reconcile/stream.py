@@ -27,7 +27,11 @@ def parse_spec(body: Mapping[str, Any]) -> StreamSpec:
 
 async def connect(rt: Runtime, namespace: str, ref: str | None, item: Tracked) -> JetStreamAPI:
     """Resolve the connection and bind `item` to its pooled client."""
-    config = await resolve_connection(rt.kube, namespace, ref, rt.settings.nats_servers)
+    config = rt.configs.get(namespace, ref) if ref else None
+    if config is None:
+        config = await resolve_connection(rt.kube, namespace, ref, rt.settings.nats_servers)
+        if ref:
+            rt.configs.put(namespace, ref, config)
     api = await rt.pool.acquire(str(item.key), config)
     item.pool_key = config.key
     return api

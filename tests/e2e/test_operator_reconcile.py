@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from nats_probe import consumer_config, publish, stream_config
+from nats_probe import consumer_config, js, publish, stream_config
 from operator_process import (
     OperatorProcess,
     apply,
@@ -177,3 +177,31 @@ def test_invalid_spec_reports_the_field(
     # Errors never stick: once the cause is gone, the retry succeeds.
     kube.kubectl("delete", "-n", ns, "stream", "clash-a")
     wait_ready(kube, ns, "streams", "clash-b", timeout=30)
+
+
+def test_existing_stream_and_consumer_are_adopted(
+    kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess, operator: OperatorProcess
+) -> None:
+    ns = kube_namespace
+    assert "error" not in js(
+        nats_server.url, "STREAM.CREATE.LEGACY", {"name": "LEGACY", "subjects": ["legacy.>"], "max_msgs": 5}
+    )
+    publish(nats_server.url, "legacy.x", b"kept", count=2)
+    assert "error" not in js(
+        nats_server.url,
+        "CONSUMER.CREATE.LEGACY.old-worker",
+        {
+            "stream_name": "LEGACY",
+            "config": {"durable_name": "old-worker", "ack_policy": "explicit", "max_deliver": 2},
+        },
+    )
+    apply(kube, ns, stream_doc("legacy", name="LEGACY", subjects=["legacy.>"], maxMsgs=500))
+    apply(kube, ns, consumer_doc("old-worker", streamRef={"name": "legacy"}, maxDeliver=9))
+    stream = wait_ready(kube, ns, "streams", "legacy")
+    wait_ready(kube, ns, "consumers", "old-worker")
+    assert stream_config(nats_server.url, "LEGACY")["max_msgs"] == 500
+    assert consumer_config(nats_server.url, "LEGACY", "old-worker")["max_deliver"] == 9
+    assert "Adopted" in event_reasons(kube, ns, "legacy")
+    assert "Adopted" in event_reasons(kube, ns, "old-worker")
+    # Adoption keeps the data.
+    assert stream["status"]["state"]["messages"] == 2

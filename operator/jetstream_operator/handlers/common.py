@@ -19,7 +19,7 @@ from jetstream_operator.status import now_iso, status_patch
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GROUP", "VERSION", "delete_with_retry", "drift_loop", "reconcile_or_retry"]
+__all__ = ["GROUP", "VERSION", "delete_with_retry", "drift_loop", "reconcile_or_retry", "runtime"]
 
 
 def runtime(memo: Any) -> Runtime:
@@ -120,7 +120,3 @@ async def delete_with_retry(
     await rt.kube.post_event(body, type_="Normal", reason="Deleted", message=message)
     await rt.pool.release(str(item.key))
     rt.registry.forget(plural, namespace, name)
-
-
-def resource(plural: str) -> dict[str, str]:
-    return {"group": GROUP, "version": VERSION, "plural": plural}

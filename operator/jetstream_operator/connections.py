@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 ADVISORY_SUBJECTS = (
     "$JS.EVENT.ADVISORY.STREAM.DELETED.>",
     "$JS.EVENT.ADVISORY.STREAM.UPDATED.>",
+    "$JS.EVENT.ADVISORY.STREAM.CREATED.>",
     "$JS.EVENT.ADVISORY.CONSUMER.DELETED.>",
+    "$JS.EVENT.ADVISORY.CONSUMER.CREATED.>",
 )
 _AUTH_MARKERS = ("authorization violation", "authentication", "permissions violation", "user authentication")
 
@@ -272,8 +274,8 @@ def parse_advisory_subject(subject: str) -> tuple[str, str, str | None] | None:
     if len(parts) < 6 or parts[:3] != ["$JS", "EVENT", "ADVISORY"]:
         return None
     what, action = parts[3], parts[4]
-    if what == "STREAM" and action in ("DELETED", "UPDATED") and len(parts) == 6:
+    if what == "STREAM" and action in ("CREATED", "DELETED", "UPDATED") and len(parts) == 6:
         return f"stream.{action.lower()}", parts[5], None
-    if what == "CONSUMER" and action == "DELETED" and len(parts) == 7:
-        return "consumer.deleted", parts[5], parts[6]
+    if what == "CONSUMER" and action in ("CREATED", "DELETED") and len(parts) == 7:
+        return f"consumer.{action.lower()}", parts[5], parts[6]
     return None

@@ -39,6 +39,7 @@ class Tracked:
     connection: str | None = None  # NatsConnection name (None = operator default)
     stream_resource: str | None = None  # Stream resource a Consumer references
     deleting: bool = False
+    observe: bool = False  # managementPolicy Observe: woken when the object appears
     attempt: int = 0  # consecutive failures, for backoff
     written: dict[str, Any] | None = None  # last status this replica wrote (the watch may lag)
     secrets: frozenset[str] = frozenset()  # Secrets a NatsConnection reads

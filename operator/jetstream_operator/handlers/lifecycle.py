@@ -69,13 +69,17 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     registry = Registry()
 
     async def on_advisory(pool_key: str, kind: str, stream: str, consumer: str | None) -> None:
-        if kind == "consumer.deleted" and consumer is not None:
+        if consumer is not None:
             items = registry.using_consumer(pool_key, stream, consumer)
         else:
             # Consumers of a deleted stream are woken once the Stream is back (see streams.py).
             items = [i for i in registry.using_stream(pool_key, stream) if i.key.plural == STREAM]
+        if kind.endswith(".created"):
+            # Creations only matter to Observe mode (waiting for the object to appear); the
+            # operator's own creations would just cause an idle reconcile.
+            items = [i for i in items if i.observe]
         if registry.nudge(items):
-            log.info("advisory %s for %s%s: repairing", kind, stream, f"/{consumer}" if consumer else "")
+            log.info("advisory %s for %s%s: reconciling", kind, stream, f"/{consumer}" if consumer else "")
 
     async def on_state(pool_key: str, connected: bool) -> None:
         # Report NATS outages (and recoveries) now rather than at the next resync.

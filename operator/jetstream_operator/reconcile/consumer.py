@@ -73,7 +73,7 @@ async def reconcile_consumer(rt: Runtime, body: Mapping[str, Any], item: Tracked
     desired = consumer_config(spec)
     durable = str(desired.get("durable_name") or desired.get("name"))
     item.stream_resource = spec.stream_ref.name if spec.stream_ref else None
-    observe = spec.management_policy == "Observe"
+    observe = item.observe = spec.management_policy == "Observe"
     stream, connection = await resolve_stream(rt, namespace, spec, require_ready=not observe)
     item.connection = connection
     api = await connect(rt, namespace, connection, item)

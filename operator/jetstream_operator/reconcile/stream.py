@@ -56,7 +56,8 @@ async def reconcile_stream(rt: Runtime, body: Mapping[str, Any], item: Tracked) 
     info = await api.stream_info(name)
     extra = {"streamName": name}
 
-    if spec.management_policy == "Observe":
+    item.observe = spec.management_policy == "Observe"
+    if item.observe:
         if info is None:
             return Outcome(
                 False,

@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -182,8 +183,32 @@ async def kubectl_apply(kubeconfig: Path, document: str, budget: float) -> None:
         raise RuntimeError(f"kubectl apply exited {proc.returncode}: {err.decode()[-2000:]}")
 
 
+def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy (through uvx) sampling the controller into collapsed stacks; stopped with SIGINT."""
+    argv = ["uvx", "py-spy", "record", "-p", str(pid), "-o", str(out), "--format", "raw", "-r", "50"]
+    out_err = subprocess.DEVNULL
+    return subprocess.Popen(argv, stdout=out_err, stderr=out_err, start_new_session=True)
+
+
+def stop_py_spy(spy: subprocess.Popen[bytes]) -> None:
+    if spy.poll() is not None:
+        return
+    os.killpg(spy.pid, signal.SIGINT)  # uvx and py-spy: py-spy writes its file on SIGINT
+    try:
+        spy.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(spy.pid, signal.SIGKILL)
+        spy.wait(5)
+
+
 async def measure(
-    side: Side, plane: ControlPlane, proc: ManagedProcess, namespace: str, count: int, budget: float
+    side: Side,
+    plane: ControlPlane,
+    proc: ManagedProcess,
+    namespace: str,
+    count: int,
+    budget: float,
+    profile: Path | None = None,
 ) -> SideResult:
     docs = side.manifests(count, namespace)
     by_kind = names_by_kind(docs)
@@ -194,9 +219,13 @@ async def measure(
     idle_rss = tree_rss(proc.pid)
     watch_task = asyncio.create_task(watcher.run())
     sample_task = asyncio.create_task(sampler.run())
+    spy: subprocess.Popen[bytes] | None = None
     try:
         await watcher.wait_listed(watch_task)
         requests_before = await asyncio.to_thread(request_totals, plane)
+        if profile is not None:
+            spy = start_py_spy(proc.pid, profile)
+            await asyncio.sleep(2.0)  # py-spy attached before the load arrives
         cpu_before = tree_cpu_seconds(proc.pid) or 0.0
         started = time.monotonic()
         await kubectl_apply(plane.kubeconfig, yaml_stream(docs), budget)
@@ -206,6 +235,8 @@ async def measure(
         requests = request_delta(requests_before, await asyncio.to_thread(request_totals, plane))
         _check_alive(proc, side.label)
     finally:
+        if spy is not None:
+            await asyncio.to_thread(stop_py_spy, spy)
         for task in (watch_task, sample_task):
             task.cancel()
         await asyncio.gather(watch_task, sample_task, return_exceptions=True)
@@ -240,7 +271,9 @@ def apply_alone(plane: ControlPlane, count: int, budget: float) -> float:
     return time.monotonic() - started
 
 
-def run_side(side: Side, plane: ControlPlane, count: int, timeout: float, log_dir: Path) -> SideResult:
+def run_side(
+    side: Side, plane: ControlPlane, count: int, timeout: float, log_dir: Path, profile: Path | None = None
+) -> SideResult:
     """Fresh namespace + nats-server + controller; measure; stop everything it started."""
     namespace = plane.create_namespace(f"bench-{side.label.lower()}")
     server = NatsProcess(name=f"nats-{side.label.lower()}")
@@ -253,7 +286,7 @@ def run_side(side: Side, plane: ControlPlane, count: int, timeout: float, log_di
         print(
             f"[bench] {side.label}: controller up, applying {count} Streams + {count} Consumers", flush=True
         )
-        result = asyncio.run(measure(side, plane, proc, namespace, count, timeout))
+        result = asyncio.run(measure(side, plane, proc, namespace, count, timeout, profile))
     except Exception as exc:  # reported in the table, the other side still runs
         result = SideResult(side.label, 2 * count, 0, None, (), None, error=f"{type(exc).__name__}: {exc}")
     finally:
@@ -336,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per side to get all Ready")
     parser.add_argument("--skip-nack", action="store_true", help="measure our operator only")
     parser.add_argument("--skip-ours", action="store_true", help="measure NACK only (to validate that half)")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="FILE",
+        help="sample our operator with py-spy during the run into FILE (collapsed stacks; skews figures)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "operator_benchmark.md")
     args = parser.parse_args(argv)
     if args.count < 1:
@@ -353,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             install_crds(plane, ("-k", str(OUR_CRDS)), (*OURS.kinds, OUR_CONNECTION))
             alone = apply_alone(plane, args.count, args.timeout)
             print(f"[bench] kubectl apply with no controller running: {alone:.1f}s", flush=True)
-            ours = run_side(OURS, plane, args.count, args.timeout, log_dir)
+            ours = run_side(OURS, plane, args.count, args.timeout, log_dir, args.py_spy)
         if not args.skip_nack:
             try:
                 binary = nack.nack_binary()

@@ -46,7 +46,7 @@ async def connection_health(body: kopf.Body, memo: kopf.Memo, stopped: kopf.Daem
     await drift_loop(runtime(memo), CONNECTION, body, stopped, reconcile_connection, _hook(memo, body))
 
 
-@kopf.on.delete(GROUP, VERSION, CONNECTION, optional=True)
+@kopf.on.delete(GROUP, VERSION, CONNECTION)
 async def connection_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     rt = runtime(memo)
     namespace, name = str(body.metadata.namespace), str(body.metadata.name)

@@ -176,7 +176,7 @@ async def delete_consumer(rt: Runtime, body: Mapping[str, Any], item: Tracked) -
         except ReconcileFailure as exc:
             return f"consumer {durable}: stream unknown ({exc.message}); nothing to delete"
     try:
-        api = await connect(rt, namespace, connection, item)
+        api = await connect(rt, namespace, connection, item, cached=False)
     except ReconcileFailure as exc:
         if exc.reason in ("ConnectionNotFound", "ConnectionInvalid", "SecretNotFound", "SecretKeyMissing"):
             return f"consumer {durable} NOT deleted: {exc.message}; released without deleting"

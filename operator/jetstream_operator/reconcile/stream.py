@@ -25,9 +25,11 @@ def parse_spec(body: Mapping[str, Any]) -> StreamSpec:
         raise ReconcileFailure("InvalidSpec", str(exc), transient=False) from None
 
 
-async def connect(rt: Runtime, namespace: str, ref: str | None, item: Tracked) -> JetStreamAPI:
-    """Resolve the connection and bind `item` to its pooled client."""
-    config = rt.configs.get(namespace, ref) if ref else None
+async def connect(
+    rt: Runtime, namespace: str, ref: str | None, item: Tracked, *, cached: bool = True
+) -> JetStreamAPI:
+    """Resolve the connection (from the cache unless `cached=False`) and bind `item` to it."""
+    config = rt.configs.get(namespace, ref) if ref and cached else None
     if config is None:
         config = await resolve_connection(rt.kube, namespace, ref, rt.settings.nats_servers)
         if ref:
@@ -158,7 +160,7 @@ async def delete_stream(rt: Runtime, body: Mapping[str, Any], item: Tracked) -> 
         return f"stream {name} retained on the server (deletionPolicy Retain)"
     ref = spec.connection_ref.name if spec.connection_ref else None
     try:
-        api = await connect(rt, namespace, ref, item)
+        api = await connect(rt, namespace, ref, item, cached=False)
     except ReconcileFailure as exc:
         if exc.reason in ("ConnectionNotFound", "ConnectionInvalid", "SecretNotFound", "SecretKeyMissing"):
             # The way to the server is gone for good: waiting would hang the finalizer forever.

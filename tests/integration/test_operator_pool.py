@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import urllib.request
+from pathlib import Path
 
 import nats
 import pytest
@@ -16,6 +18,7 @@ from jetstream_operator.jsapi import (
     NatsUnavailable,
 )
 
+from seam_harness.certs import TinyCA
 from seam_harness.nats import NatsProcess
 
 pytestmark = pytest.mark.integration
@@ -159,3 +162,66 @@ async def test_requests_fail_as_unavailable_when_the_server_is_down(nats_server:
     with pytest.raises(NatsUnavailable):
         await api.stream_info("ANY")
     await pool.close_all()
+
+
+async def test_token_auth(tmp_path: Path) -> None:
+    server = NatsProcess(name="tok", extra_config='authorization { token: "t0ken-value" }')
+    server.start()
+    try:
+        pool = ConnectionPool()
+        with pytest.raises(NatsAuthError):
+            await pool.acquire("a", ConnectionConfig(servers=(server.url,), token="bad"))
+        api = await pool.acquire("a", ConnectionConfig(servers=(server.url,), token="t0ken-value"))
+        assert "memory" in await api.account_info()
+        await pool.close_all()
+    finally:
+        server.close()
+
+
+def _tls_key_files() -> list[Path]:
+    """Client keys the pool wrote for ssl (it cannot load them from memory)."""
+    return [
+        p / "tls.key" for p in Path(tempfile.gettempdir()).glob("seam-op-tls-*") if (p / "tls.key").exists()
+    ]
+
+
+async def test_mutual_tls_from_pem_material(tmp_path: Path) -> None:
+    ca = TinyCA()
+    server_crt, server_key = ca.serving_cert(["127.0.0.1", "localhost"]).write(tmp_path, "server")
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_bytes(ca.cert_pem)
+    server = NatsProcess(
+        name="tls",
+        extra_config=(
+            f'tls {{ cert_file: "{server_crt}", key_file: "{server_key}", '
+            f'ca_file: "{ca_file}", verify: true }}'
+        ),
+    )
+    server.start()
+    try:
+        client = ca.client_cert("operator")
+        pool = ConnectionPool()
+        good = ConnectionConfig(
+            servers=(f"tls://127.0.0.1:{server.port}",),
+            tls_ca=ca.cert_pem,
+            tls_cert=client.cert_pem,
+            tls_key=client.key_pem,
+        )
+        api = await pool.acquire("a", good)
+        assert "memory" in await api.account_info()
+        key_files = _tls_key_files()
+        assert key_files and all(path.stat().st_mode & 0o077 == 0 for path in key_files)
+        await pool.release("a")
+        assert not any(path.exists() for path in key_files)  # key material removed on close
+
+        # Without a client certificate the server refuses the handshake.
+        no_cert = ConnectionConfig(servers=(f"tls://127.0.0.1:{server.port}",), tls_ca=ca.cert_pem)
+        with pytest.raises(NatsUnavailable):
+            await pool.acquire("b", no_cert)
+        # Garbage CA material is a clear configuration error, not a crash.
+        with pytest.raises(NatsUnavailable) as info:
+            await pool.acquire("c", ConnectionConfig(servers=(server.url,), tls_ca=b"not a pem"))
+        assert "TLS material" in str(info.value)
+        await pool.close_all()
+    finally:
+        server.close()

@@ -130,3 +130,33 @@ def test_observe_mode_reports_and_never_writes(
         assert ready(observed)[0] == "True"
     finally:
         op.stop()
+
+
+def test_consumer_by_stream_name_and_observed_consumer(
+    kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess, operator: OperatorProcess
+) -> None:
+    ns = kube_namespace
+    assert "error" not in js(nats_server.url, "STREAM.CREATE.RAW", {"name": "RAW", "subjects": ["raw.>"]})
+    apply(
+        kube,
+        ns,
+        {
+            "apiVersion": "jetstream.oppie.xyz/v1alpha1",
+            "kind": "NatsConnection",
+            "metadata": {"name": "raw"},
+            "spec": {"servers": [nats_server.url]},
+        },
+        consumer_doc("by-name", streamName="RAW", connectionRef={"name": "raw"}, maxDeliver=3),
+        consumer_doc("watcher", streamName="RAW", durableName="external", managementPolicy="Observe"),
+    )
+    wait_ready(kube, ns, "consumers", "by-name")
+    assert consumer_config(nats_server.url, "RAW", "by-name")["max_deliver"] == 3
+    wait_ready(kube, ns, "consumers", "watcher", status="False", reason="NotFound")
+    assert consumer_config(nats_server.url, "RAW", "external") is None
+
+    # Created by someone else: the creation advisory makes it Observed well before the resync.
+    created = {"stream_name": "RAW", "config": {"durable_name": "external", "ack_policy": "explicit"}}
+    assert "error" not in js(nats_server.url, "CONSUMER.CREATE.RAW.external", created)
+    wait_ready(kube, ns, "consumers", "watcher", reason="Observed", timeout=20)
+    kube.kubectl("delete", "-n", ns, "consumer", "watcher", "--timeout=30s")
+    assert consumer_config(nats_server.url, "RAW", "external") is not None

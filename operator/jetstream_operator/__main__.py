@@ -45,8 +45,8 @@ def parse_args(argv: list[str] | None) -> OperatorSettings:
 
 def main(argv: list[str] | None = None) -> None:
     op = parse_args(argv)
-    if not op.clusterwide and not op.namespaces:
-        sys.exit("seam-operator: pass --namespace NS (repeatable) or --all-namespaces")
+    if op.clusterwide == bool(op.namespaces):
+        sys.exit("seam-operator: pass either --namespace NS (repeatable) or --all-namespaces")
     configure_logging(json_logs=op.json_logs, level=op.log_level)
     import jetstream_operator.handlers  # noqa: F401  (registers the handlers)
 

@@ -40,3 +40,12 @@ def test_older_replica_has_higher_priority(monkeypatch: pytest.MonkeyPatch) -> N
     older = default_priority()
     monkeypatch.setattr("time.time", lambda: 1_800_000_001.0)
     assert older > default_priority() > 0
+
+
+@pytest.mark.parametrize("argv", [[], ["-n", "a", "--all-namespaces"]])
+def test_scope_must_be_exactly_one_of_namespaces_or_cluster(argv: list[str]) -> None:
+    from jetstream_operator.__main__ import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert "--namespace" in str(info.value.code) and "--all-namespaces" in str(info.value.code)

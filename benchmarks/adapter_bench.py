@@ -40,7 +40,15 @@ from benchmarks.bench_report import (
     summary,
     text_table,
 )
-from benchmarks.bench_stats import Target, at_least, at_most, median, paired_ratio, percentile
+from benchmarks.bench_stats import (
+    Target,
+    at_least,
+    at_most,
+    median,
+    paired_ratio,
+    percentile,
+    ratio_range,
+)
 from benchmarks.bench_stream import BenchConfig, Measured, fresh_stream, prefill
 
 Sample = float | list[float]
@@ -172,11 +180,14 @@ def _result_text(v: Variant, res: Results) -> str:
     return format_rate(median(good)) if good else "failed"
 
 
-def _paired(res: Results, key: str, base: str) -> float:
+def _paired(res: Results, key: str, base: str) -> tuple[float, tuple[float, float] | None]:
+    """Median per-repeat ratio and its range, over the repeats where both runs succeeded."""
     pairs = [(a, b) for a, b in zip(res.headline(key), res.headline(base), strict=False) if a == a and b == b]
     if not pairs:
-        return math.nan
-    return paired_ratio([a for a, _ in pairs], [b for _, b in pairs])
+        return math.nan, None
+    values, baselines = [a for a, _ in pairs], [b for _, b in pairs]
+    spread = ratio_range(values, baselines) if len(pairs) > 1 else None
+    return paired_ratio(values, baselines), spread
 
 
 def _cost_label(label: str) -> str:
@@ -199,9 +210,10 @@ def build_rows(variants: Sequence[Variant], res: Results) -> list[Row]:
                 v.label,
                 _result_text(v, res),
                 baseline=by_key[base].label + (" (p50)" if v.kind == "latency" else ""),
-                ratio=_paired(res, v.key, base),
+                ratio=_paired(res, v.key, base)[0],
                 target=target,
                 reference=v.key in REFERENCE,
+                spread=_paired(res, v.key, base)[1],
             )
         )
     for key, base, target in METRICS_COST:
@@ -212,8 +224,9 @@ def build_rows(variants: Sequence[Variant], res: Results) -> list[Row]:
                     f"metrics cost: {_cost_label(by_key[key].label)}",
                     what,
                     baseline=by_key[base].label,
-                    ratio=_paired(res, key, base),
+                    ratio=_paired(res, key, base)[0],
                     target=target,
+                    spread=_paired(res, key, base)[1],
                 )
             )
     return rows
@@ -367,7 +380,8 @@ METHOD = [
     "headers: it splits header/de-duplication cost (server and nats-py) from the adapter's own code.",
     "Each repeat runs every variant once; the order alternates forward/backward between repeats "
     "(ABC..CBA) so drift on the shared machine hits baselines and adapter alike.",
-    "Figures are medians over repeats; ratios are medians of the per-repeat ratios variant/baseline.",
+    "Figures are medians over repeats; ratios are medians of the per-repeat ratios variant/baseline, "
+    "with the smallest and largest per-repeat ratio in brackets; the verdict uses the median.",
     "Sync publish: per-message latency of an awaited publish (server ack included) over L messages "
     "after 100 warm-up messages; p50/p99 per repeat.",
     "publish_async: N messages with at most W acks outstanding, timed until every ack is in "

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from benchmarks.bench_stats import Target
 
-HEADERS = ("variant", "result", "baseline", "ratio", "target", "verdict")
+HEADERS = ("variant", "result", "baseline", "ratio (range)", "target", "verdict")
 
 
 def format_rate(msgs_per_s: float) -> str:
@@ -37,6 +37,7 @@ class Row:
     ratio: float | None = None
     target: Target | None = None
     reference: bool = False
+    spread: tuple[float, float] | None = None  # min and max per-repeat ratio
 
     @property
     def verdict(self) -> str:
@@ -51,7 +52,8 @@ class Row:
             self.variant,
             self.result,
             self.baseline,
-            format_ratio(self.ratio),
+            format_ratio(self.ratio)
+            + (f" ({self.spread[0]:.2f}-{self.spread[1]:.2f})" if self.spread else ""),
             str(self.target) if self.target is not None else "-",
             self.verdict,
         )

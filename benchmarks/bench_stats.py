@@ -55,6 +55,14 @@ def paired_ratio(values: Sequence[float], baselines: Sequence[float]) -> float:
     return median([ratio(v, b) for v, b in zip(values, baselines, strict=True)])
 
 
+def ratio_range(values: Sequence[float], baselines: Sequence[float]) -> tuple[float, float]:
+    """Smallest and largest per-repeat ratio: how far one run can stray on this machine."""
+    if len(values) != len(baselines) or not values:
+        raise ValueError(f"ratio_range: {len(values)} values, {len(baselines)} baselines")
+    ratios = [ratio(v, b) for v, b in zip(values, baselines, strict=True)]
+    return min(ratios), max(ratios)
+
+
 class Direction(Enum):
     """Whether a ratio must stay at or above the threshold (throughput) or at or below it (latency)."""
 

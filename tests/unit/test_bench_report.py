@@ -54,7 +54,7 @@ ROWS = [
 
 def test_text_table_aligns_columns_and_flags_miss() -> None:
     lines = text_table(ROWS).splitlines()
-    assert lines[0].split() == ["variant", "result", "baseline", "ratio", "target", "verdict"]
+    assert lines[0].split() == ["variant", "result", "baseline", "ratio", "(range)", "target", "verdict"]
     # every data cell starts at the same column as its header
     col = lines[0].index("ratio")
     assert lines[3][col : col + 5] == "0.95x"
@@ -66,11 +66,17 @@ def test_text_table_aligns_columns_and_flags_miss() -> None:
 def test_markdown_table_bolds_miss_and_escapes_pipes() -> None:
     rows = [*ROWS, Row("a|b", "x")]
     md = markdown_table(rows).splitlines()
-    assert md[0] == "| variant | result | baseline | ratio | target | verdict |"
+    assert md[0] == "| variant | result | baseline | ratio (range) | target | verdict |"
     assert md[2].endswith("| - | - | - |")
     assert md[3].endswith("| 0.95x | >= 0.90x | PASS |")
     assert md[4].endswith("| 0.80x | >= 0.90x | **MISS** |")
     assert md[5].startswith("| a\\|b |")
+
+
+def test_ratio_cell_shows_the_per_repeat_range() -> None:
+    row = Row("a", "1 msg/s", "raw", 0.93, at_least(0.9), spread=(0.84, 1.02))
+    assert row.cells()[3] == "0.93x (0.84-1.02)"
+    assert Row("a", "1 msg/s", "raw", 0.93).cells()[3] == "0.93x"
 
 
 def test_summary_counts_judged_rows_only() -> None:

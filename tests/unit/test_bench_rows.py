@@ -63,6 +63,7 @@ def test_rows_pair_each_repeat_with_its_baseline_and_judge_targets() -> None:
 
     pa = rows["adapter publish async off"]
     assert pa.ratio == pytest.approx(28_000 / 30_000)
+    assert pa.spread == pytest.approx((0.75, 0.95))
     assert pa.verdict == "PASS"
     assert rows["adapter publish_async (metrics on)"].verdict == "-"  # information only
 
@@ -93,6 +94,7 @@ def test_failed_runs_are_left_out_of_pairs_and_an_all_failed_variant_misses() ->
     ]
     rows = _by_variant(build_rows(variants, res))
     assert rows["adapter publish async off"].ratio == pytest.approx(0.95)  # only repeat 3 pairs up
+    assert rows["adapter publish async off"].spread is None  # one pair: no range to show
     consume = rows["adapter consume off"]
     assert consume.result == "failed"
     assert math.isnan(consume.ratio)

@@ -16,6 +16,7 @@ from benchmarks.bench_stats import (
     paired_ratio,
     percentile,
     ratio,
+    ratio_range,
 )
 
 pytestmark = pytest.mark.unit
@@ -79,6 +80,12 @@ def test_paired_ratio_is_median_of_per_repeat_ratios_not_ratio_of_medians() -> N
     baselines = [100.0, 50.0, 90.0]
     assert paired_ratio(values, baselines) == pytest.approx(0.9)
     assert median(values) / median(baselines) == pytest.approx(1.0)
+
+
+def test_ratio_range_is_min_and_max_of_per_repeat_ratios() -> None:
+    assert ratio_range([90.0, 40.0, 95.0], [100.0, 50.0, 90.0]) == pytest.approx((0.8, 95.0 / 90.0))
+    with pytest.raises(ValueError, match="2 values, 1 baselines"):
+        ratio_range([1.0, 2.0], [1.0])
 
 
 def test_paired_ratio_rejects_mismatched_or_empty_repeats() -> None:

@@ -1,1 +1,1 @@
-pytest_plugins = ["seam_harness.pytest_plugin"]
+"""Tests, tiered by pytest marker: unit, integration (real nats-server), e2e (real control plane)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from operator_process import (
+from tests.e2e.operator_process import (
     OperatorProcess,
     apply,
     consumer_doc,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from operator_process import (
+from tests.e2e.operator_process import (
     OperatorProcess,
     apply,
     event_reasons,

@@ -6,8 +6,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from nats_probe import consumer_config, js, stream_config
-from operator_process import (
+from tests.e2e.nats_probe import consumer_config, js, stream_config
+from tests.e2e.operator_process import (
     OperatorProcess,
     apply,
     consumer_doc,

@@ -6,8 +6,8 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from nats_probe import consumer_config, stream_config, stream_names
-from operator_process import (
+from tests.e2e.nats_probe import consumer_config, stream_config, stream_names
+from tests.e2e.operator_process import (
     OperatorProcess,
     apply,
     consumer_doc,

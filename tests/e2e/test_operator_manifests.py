@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from operator_process import REPO, OperatorProcess, apply, poll, stream_doc, wait_ready
+from tests.e2e.operator_process import REPO, OperatorProcess, apply, poll, stream_doc, wait_ready
 
 from seam_harness.kube import ControlPlane
 from seam_harness.nats import NatsProcess

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from nats_probe import stream_config
-from operator_process import OperatorProcess, apply, install_crds, poll, stream_doc, wait_ready
+from tests.e2e.nats_probe import stream_config
+from tests.e2e.operator_process import OperatorProcess, apply, install_crds, poll, stream_doc, wait_ready
 
 from seam_harness.kube import ControlPlane
 from seam_harness.nats import NatsProcess

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from nats_probe import consumer_config, js, publish, stream_config
-from operator_process import (
+from tests.e2e.nats_probe import consumer_config, js, publish, stream_config
+from tests.e2e.operator_process import (
     OperatorProcess,
     apply,
     consumer_doc,

@@ -73,6 +73,7 @@ class SideResult:
     idle_rss_bytes: int | None = None
     cpu_seconds: float | None = None
     apply_seconds: float | None = None
+    control_plane_cpu_seconds: float | None = None
     api_requests: str | None = None  # what the apiserver served during the run, per verb/resource
     error: str | None = None
 
@@ -153,6 +154,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("peak RSS", lambda r: r.peak_rss_bytes, "MB", 200 * MB),
     Metric("idle RSS (before apply)", lambda r: r.idle_rss_bytes, "MB"),
     Metric("CPU time (user+sys)", lambda r: r.cpu_seconds, "s"),
+    Metric("control-plane CPU time", lambda r: r.control_plane_cpu_seconds, "s"),
     Metric("kubectl apply duration", lambda r: r.apply_seconds, "s"),
 )
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
+
+from seam_harness.kube import ControlPlane, KubectlError
+from seam_harness.nats import NatsProcess
 from tests.e2e.operator_process import (
     OperatorProcess,
     apply,
@@ -20,9 +24,6 @@ from tests.e2e.operator_process import (
     stream_doc,
     wait_ready,
 )
-
-from seam_harness.kube import ControlPlane, KubectlError
-from seam_harness.nats import NatsProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -164,7 +165,9 @@ def test_two_hundred_streams_share_one_connection(
             items = kube.kubectl_json("get", "streams", "-n", ns)["items"]
             return sum(1 for item in items if ready(item)[0] == "True")
 
+        began = time.monotonic()
         poll(ready_count, lambda n: n == count, timeout=300, what=f"{count} streams Ready")
+        print(f"\n{count} streams Ready {time.monotonic() - began:.1f}s after kubectl apply returned")
         names = _operator_connections(nats_server)
         print(f"\noperator connections for {count} streams: {len(names)} {names}")
         assert 1 <= len(names) <= 2

@@ -69,6 +69,9 @@ async def drift_loop(
     item: Tracked = rt.registry.track(plural, str(meta.get("namespace")), str(meta.get("name")))
     wake = asyncio.Event()
     item.wake = wake
+    # A (re)started daemon follows a restart or a peering pause, during which another replica
+    # may have written status: trust the resource's status again, not our memory of it.
+    item.written = None
     # Spread the first resync so hundreds of resources do not hit NATS in the same second.
     delay = rt.settings.resync_seconds * random.uniform(0.5, 1.0)
     try:

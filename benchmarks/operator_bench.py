@@ -326,6 +326,10 @@ def install_crds(plane: ControlPlane, source: tuple[str, str], kinds: tuple[Kind
             time.sleep(0.2)
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine_info(kube_version: str, nack_version: str | None) -> dict[str, str]:
     cpu_model = "?"
     with contextlib.suppress(OSError):
@@ -349,7 +353,6 @@ def machine_info(kube_version: str, nack_version: str | None) -> dict[str, str]:
         "nats-server": nats_version,
         "kube-apiserver": kube_version,
         "NACK jetstream-controller": nack_version or "not run",
-        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 
@@ -391,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--count: must be at least 1")
 
     log_dir = Path(tempfile.mkdtemp(prefix="seam-opbench-"))
+    load_at_start = load_average()
     nack_version: str | None = None
     alone: float | None = None
     ours: SideResult | None = None
@@ -428,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if theirs is not None and nack_version:
         notes.append(
-            f"NACK {nack_version}: the newest version the Go module proxy here serves. It runs informers "
+            f"NACK {nack_version} (pinned in versions.env; the Go module proxy here refused the v0.17+ "
+            "versions tried, so its newer control-loop mode is not measured). It runs informers "
             "with one worker per kind and client-go's default client-side rate limit (5 requests/s, "
             "burst 10; its main.go does not raise it), which paces its status writes."
         )
@@ -445,9 +450,11 @@ def main(argv: list[str] | None = None) -> int:
         "operator log level": operator_log_level(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        markdown_report(args.count, rows, machine_info(kube_version, nack_version), parameters, METHOD, notes)
+    machine = machine_info(kube_version, nack_version)
+    machine["load average at start / end"] = (
+        f"{load_at_start} / {load_average()} (1/5/15 min; other work shares the cores)"
     )
+    args.out.write_text(markdown_report(args.count, rows, machine, parameters, METHOD, notes))
     for note in notes:
         print(f"[bench] note: {note}")
     print(f"[bench] report written to {args.out}")

@@ -16,7 +16,7 @@ from adapter_runtime import codec
 
 def _json_payload(size: int) -> bytes:
     rnd = random.Random(size)
-    rows = []
+    rows: list[dict[str, object]] = []
     while len(json.dumps(rows)) < size:
         rows.append(
             {

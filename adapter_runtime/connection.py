@@ -6,6 +6,7 @@ Credential files are read here, at the edge, and their contents go only to nats-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import ssl
@@ -92,6 +93,48 @@ def connect_kwargs(settings: AdapterSettings, name: str) -> dict[str, Any]:
     return kw
 
 
+def _is_auth_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "authorization" in text or "authentication" in text or "permissions violation" in text
+
+
+async def _attempt(settings: AdapterSettings, name: str, callbacks: dict[str, Any]) -> Client:
+    """One bounded connect attempt; an auth refusal ends it at once instead of looping inside nats-py."""
+    kw = connect_kwargs(settings, name)  # re-read credential files on every attempt (rotation)
+    refused: list[BaseException] = []
+    refused_event = asyncio.Event()
+    user_err = callbacks["error_cb"]
+
+    async def error_cb(exc: Exception) -> None:
+        if _is_auth_error(exc):
+            refused.append(exc)
+            refused_event.set()
+        await user_err(exc)
+
+    nc = Client()
+    connect = asyncio.ensure_future(nc.connect(**kw, **{**callbacks, "error_cb": error_cb}))
+    refusal = asyncio.ensure_future(refused_event.wait())
+    try:
+        await asyncio.wait(
+            {connect, refusal}, timeout=2 * settings.connect_timeout + 1, return_when="FIRST_COMPLETED"
+        )
+    finally:
+        refusal.cancel()
+    if connect.done() and not refused:
+        connect.result()  # raises the connect error, if any
+        return nc
+    connect.cancel()
+    with contextlib.suppress(BaseException):
+        await connect
+    with contextlib.suppress(Exception):
+        await nc.close()
+    if refused:
+        raise PermissionError(
+            f"authorization refused: {refused[0]} (check user/password_file/creds_file/token_file)"
+        )
+    raise TimeoutError(f"no connection within {2 * settings.connect_timeout + 1:.1f}s")
+
+
 async def open_connection(
     settings: AdapterSettings,
     name: str,
@@ -101,8 +144,7 @@ async def open_connection(
     on_error: Callable[[Exception], Awaitable[None]] | None = None,
 ) -> Client:
     """Connect, retrying the first connection like a reconnect (forever when max_reconnects=-1)."""
-    kw = connect_kwargs(settings, name)
-    reconnect: JitteredReconnect = kw["reconnect_to_server_handler"]
+    reconnect = JitteredReconnect(settings)
 
     async def _noop() -> None:
         return None
@@ -113,16 +155,16 @@ async def open_connection(
         else:
             log.warning("nats error: %s", exc)
 
+    callbacks = {
+        "disconnected_cb": on_disconnect or _noop,
+        "reconnected_cb": on_reconnect or _noop,
+        "error_cb": _err,
+    }
     attempt = 0
     while True:
         try:
-            return await nats.connect(
-                **kw,
-                disconnected_cb=on_disconnect or _noop,
-                reconnected_cb=on_reconnect or _noop,
-                error_cb=_err,
-            )
-        except (OSError, TimeoutError, nats.errors.NoServersError) as exc:
+            return await _attempt(settings, name, callbacks)
+        except (OSError, TimeoutError, nats.errors.Error) as exc:
             attempt += 1
             if 0 <= settings.max_reconnects < attempt:
                 raise ConnectionError(

@@ -156,7 +156,7 @@ def _setup(enable_otel: bool) -> _Provider:
             return cb
 
         def backlog_cb(_options: CallbackOptions) -> Iterable[Observation]:
-            out = []
+            out: list[Observation] = []
             for source in list(holder.backlog_sources):
                 try:
                     out.extend(Observation(v, a) for v, a in source())

@@ -25,7 +25,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 ENV_PREFIX = "SEAM_NATS_"
 URL_SCHEMES = ("nats", "tls", "ws", "wss")
-DEFAULT_CODEC = "zstd"
+DEFAULT_CODEC: Literal["zstd", "lz4"] = "zstd"
 
 # Field -> extra env names accepted as aliases (the canonical name is listed first by env_names()).
 _ALIASES: dict[str, tuple[str, ...]] = {

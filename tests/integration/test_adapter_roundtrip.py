@@ -47,6 +47,23 @@ async def test_round_trip_dict_bytes_str_list(nats_url: str) -> None:
     assert {g[2] for g in got} == {None}
 
 
+async def test_non_durable_round_trip(nats_url: str) -> None:
+    got: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def handler(subject: str, data: Any, reply_to: str | None = None) -> None:
+        await got.put(data)
+
+    o = opts(nats_url, durable=False, stream_name="EPHEMERAL")
+    async with NatsClient(**o) as client, NatsServer(**o) as server:
+        await server.subscribe("eph.x", handler)
+        await client.publish("eph.x", {"n": 1})
+        assert await asyncio.wait_for(got.get(), 30) == {"n": 1}
+        info = await server.js.stream_info("EPHEMERAL")  # type: ignore[union-attr]
+        assert getattr(info.config.storage, "value", info.config.storage) == "memory"
+        cinfo = await server.js.consumer_info("EPHEMERAL", server._subs[0].consumer)  # type: ignore[union-attr]
+        assert cinfo.config.durable_name is None
+
+
 async def test_sync_handler_and_reply_via_header(nats_url: str) -> None:
     nc = await nats.connect(nats_url)
     inbox = nc.new_inbox()

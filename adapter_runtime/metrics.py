@@ -114,64 +114,103 @@ _provider: _Provider | None = None
 
 
 def _setup(enable_otel: bool) -> _Provider:
+    """The process-wide provider; OTLP export is added the first time a client asks for it."""
     global _provider
     with _lock:
-        if _provider is not None:
-            return _provider
-        from opentelemetry.exporter.prometheus import PrometheusMetricReader
-        from opentelemetry.metrics import CallbackOptions, Observation
-        from opentelemetry.sdk.metrics import MeterProvider
-        from opentelemetry.sdk.resources import Resource
-        from prometheus_client import CollectorRegistry
+        if _provider is None:
+            _provider = _prometheus_provider()
+        if enable_otel and not _provider.otel_hists:
+            _add_otlp(_provider)
+        return _provider
 
-        registry = CollectorRegistry(auto_describe=False)
-        holder = _Provider(registry)
-        resource = Resource.create({"service.name": "seam-adapter"})
-        prom = PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
-        providers = [MeterProvider(metric_readers=[prom], resource=resource)]
-        if enable_otel:
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-            from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-            from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 
-            otlp = MeterProvider(
-                metric_readers=[PeriodicExportingMetricReader(OTLPMetricExporter())],
-                resource=resource,
-                views=[
-                    View(
-                        instrument_name="nats.*",
-                        aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS_MS),
-                    )
-                ],
-            )
-            providers.append(otlp)
-            meter = otlp.get_meter("adapter_runtime")
-            holder.otel_hists = {k: meter.create_histogram(n, unit="ms") for k, n in HISTOGRAMS.items()}
-        holder.providers = providers
+def _instruments(provider: Any, holder: _Provider) -> None:
+    """Observable counters and the backlog gauge on one MeterProvider, read from local totals."""
+    from opentelemetry.metrics import CallbackOptions, Observation
 
-        def counter_cb(key: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
-            def cb(_options: CallbackOptions) -> Iterable[Observation]:
-                return [Observation(v, a) for v, a in holder.counter_totals(key) if v]
+    def counter_cb(key: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def cb(_options: CallbackOptions) -> Iterable[Observation]:
+            return [Observation(v, a) for v, a in holder.counter_totals(key) if v]
 
-            return cb
+        return cb
 
-        def backlog_cb(_options: CallbackOptions) -> Iterable[Observation]:
-            out: list[Observation] = []
-            for source in list(holder.backlog_sources):
-                try:
-                    out.extend(Observation(v, a) for v, a in source())
-                except Exception:  # a broken source must not break the scrape
-                    continue
-            return out
+    def backlog_cb(_options: CallbackOptions) -> Iterable[Observation]:
+        out: list[Observation] = []
+        for source in list(holder.backlog_sources):
+            try:
+                out.extend(Observation(v, a) for v, a in source())
+            except Exception:  # a broken source must not break the scrape
+                continue
+        return out
 
-        for provider in providers:
-            meter = provider.get_meter("adapter_runtime")
-            for key, name in COUNTERS.items():
-                meter.create_observable_counter(name, callbacks=[counter_cb(key)])
-            meter.create_observable_gauge("nats.consumer.backlog", callbacks=[backlog_cb])
-        registry.register(_HistogramCollector(holder))  # type: ignore[arg-type]
-        _provider = holder
-        return holder
+    meter = provider.get_meter("adapter_runtime")
+    for key, name in COUNTERS.items():
+        meter.create_observable_counter(name, callbacks=[counter_cb(key)])
+    meter.create_observable_gauge("nats.consumer.backlog", callbacks=[backlog_cb])
+
+
+def _resource() -> Any:
+    from opentelemetry.sdk.resources import Resource
+
+    return Resource.create({"service.name": "seam-adapter"})  # OTEL_RESOURCE_ATTRIBUTES merge in
+
+
+def _prometheus_provider() -> _Provider:
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    from opentelemetry.sdk.metrics import MeterProvider
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry(auto_describe=False)
+    holder = _Provider(registry)
+    prom = PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
+    provider = MeterProvider(metric_readers=[prom], resource=_resource())
+    _instruments(provider, holder)
+    holder.providers.append(provider)
+    registry.register(_HistogramCollector(holder))  # type: ignore[arg-type]
+    return holder
+
+
+def _otlp_exporter() -> Any:
+    """gRPC or HTTP exporter as OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL says (default grpc)."""
+    import os
+
+    protocol = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
+    )
+    if protocol.startswith("http"):
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
+
+        return Http()
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as Grpc
+
+    return Grpc()
+
+
+def _add_otlp(holder: _Provider) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+
+    buckets = ExplicitBucketHistogramAggregation(LATENCY_BUCKETS_MS)
+    provider = MeterProvider(
+        metric_readers=[PeriodicExportingMetricReader(_otlp_exporter())],  # OTEL_METRIC_EXPORT_INTERVAL
+        resource=_resource(),
+        views=[View(instrument_name="nats.*", aggregation=buckets)],
+    )
+    _instruments(provider, holder)
+    meter = provider.get_meter("adapter_runtime")
+    holder.otel_hists = {k: meter.create_histogram(n, unit="ms") for k, n in HISTOGRAMS.items()}
+    holder.providers.append(provider)
+    for series in list(holder.series):  # series created before OTLP was switched on mirror too
+        for key, hist in series.hists.items():
+            hist.otel = holder.otel_hists[key]
+
+
+def shutdown() -> None:
+    """Flush and stop the exporters (the SDK also does this at interpreter exit)."""
+    if _provider is not None:
+        for provider in _provider.providers:
+            provider.shutdown()
 
 
 class _HistogramCollector:

@@ -15,6 +15,7 @@ budget (nats.py #985).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import json
@@ -28,6 +29,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from adapter_runtime import codec, headers, payload
+from adapter_runtime import headers as hdr
 from adapter_runtime.connection import open_connection
 from adapter_runtime.health import HealthServer
 from adapter_runtime.metrics import NoopMetrics, make_metrics
@@ -248,6 +250,31 @@ class NatsClient:
         """Publish and wait until the stream has stored the message."""
         fut = await self.publish_async(subject, data, msg_id=msg_id, headers=headers)
         return await fut
+
+    async def request(
+        self,
+        subject: str,
+        data: Any,
+        *,
+        reply_timeout: float = 30.0,
+        msg_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """Publish durably with a ``Seam-Reply-To`` inbox and wait for the handler's return value.
+
+        Raises TimeoutError when no reply arrives within ``reply_timeout`` (the message itself stays in
+        the stream and is still processed).
+        """
+        assert self.nc is not None
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox, max_msgs=1)
+        try:
+            await self.publish(subject, data, msg_id=msg_id, headers={**(headers or {}), hdr.REPLY_TO: inbox})
+            reply = await sub.next_msg(timeout=reply_timeout)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        return payload.decode(reply.data, (reply.headers or {}).get(hdr.CONTENT_TYPE))
 
     def _finish(self, p: _Pending) -> None:
         """p is resolved (or cancelled by its caller): free its slot."""

@@ -91,6 +91,17 @@ async def test_sync_handler_and_reply_via_header(nats_url: str) -> None:
     assert headers["Seam-Content-Type"] == "json"
 
 
+async def test_request_waits_for_the_handler_reply(nats_url: str) -> None:
+    async def double(subject: str, data: Any, reply_to: str | None = None) -> dict[str, Any]:
+        return {"doubled": data["n"] * 2}
+
+    async with NatsClient(**opts(nats_url)) as client, NatsServer(**opts(nats_url)) as server:
+        await server.subscribe("rpc.double", double)
+        assert await client.request("rpc.double", {"n": 21}, reply_timeout=30) == {"doubled": 42}
+        with pytest.raises(TimeoutError):
+            await client.request("rpc.nobody", {"n": 1}, reply_timeout=0.5)  # stored, but nobody consumes
+
+
 async def test_publish_without_stream_and_create_stream_false_fails_clearly(nats_url: str) -> None:
     async with NatsClient(**opts(nats_url, create_stream=False, publish_ack_timeout=1.0)) as client:
         with pytest.raises(

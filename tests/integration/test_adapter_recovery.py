@@ -121,3 +121,46 @@ async def test_stream_deleted_is_recreated_with_create_stream(nats_url: str) -> 
             await nc.close()
         await client.publish("events.stream", {"i": 1})  # the publisher re-creates the stream
         await _wait_for(lambda: 1 in received, 60, "message after the stream was re-created")
+
+
+async def test_network_cut_mid_stream_loses_nothing(nats_server: NatsProcess, toxiproxy: Any) -> None:
+    proxy = toxiproxy.proxy("nats", f"127.0.0.1:{nats_server.port}")
+    n = 1500
+    received: set[int] = set()
+
+    async def handler(subject: str, data: Any, reply_to: str | None = None) -> None:
+        received.add(data["i"])
+
+    client = NatsClient(**opts(proxy.url))
+    server = NatsServer(**opts(proxy.url, max_ack_pending=200, batch_size=50))
+    await client.connect()
+    await server.connect()
+    await server.subscribe("events.cut", handler)
+
+    async def publisher() -> list[Any]:
+        futs = []
+        for i in range(n):
+            futs.append(await client.publish_async("events.cut", {"i": i}, msg_id=f"cut-{i}"))
+            if i % 50 == 0:
+                await asyncio.sleep(0.02)
+        return [await f for f in futs]
+
+    pub = asyncio.create_task(publisher())
+    await _wait_for(lambda: len(received) >= n // 4, 60, "a quarter of the messages")
+    assert not pub.done()
+    await asyncio.to_thread(proxy.cut)
+    await asyncio.sleep(2.0)
+    await asyncio.to_thread(proxy.restore)
+    acks = await asyncio.wait_for(pub, 120)
+    assert len(acks) == n
+    await _wait_for(lambda: len(received) == n, 120, f"all {n} messages (have {len(received)})")
+    assert received == set(range(n))
+    assert client.stats["reconnects"] >= 1 and server.stats["reconnects"] >= 1
+    await client.close()
+    await server.stop()
+    nc = await nats.connect(nats_server.url)
+    try:
+        info = await nc.jetstream().stream_info("SEAM")
+        assert info.state.messages == n
+    finally:
+        await nc.close()

@@ -41,6 +41,7 @@ class Tracked:
     deleting: bool = False
     observe: bool = False  # managementPolicy Observe: woken when the object appears
     attempt: int = 0  # consecutive failures, for backoff
+    problem: str = ""  # "Reason: message" of the last failed reconcile, for kopf's retry log
     written: dict[str, Any] | None = None  # last status this replica wrote (the watch may lag)
     secrets: frozenset[str] = frozenset()  # Secrets a NatsConnection reads
 

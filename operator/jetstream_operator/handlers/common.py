@@ -37,7 +37,9 @@ async def reconcile_or_retry(
     """One reconcile from a kopf handler; a failure becomes kopf.TemporaryError with backoff."""
     delay = await run(rt, plural, body, reconciler, on_success)
     if delay is not None:
-        raise kopf.TemporaryError("not ready yet; see status.conditions", delay=delay)
+        meta = body.get("metadata") or {}
+        item = rt.registry.track(plural, str(meta.get("namespace")), str(meta.get("name")))
+        raise kopf.TemporaryError(f"{item.problem}; retrying in {delay:g}s", delay=delay)
 
 
 async def _wait(wake: asyncio.Event, stopped: Any, delay: float) -> None:

@@ -76,6 +76,7 @@ async def run(
             outcome = await reconciler(rt, {**dict(body), "status": previous}, item)
         except Exception as exc:
             failure = as_failure(exc)
+            item.problem = f"{failure.reason}: {failure.message}"
             if failure.reason == "InternalError":
                 log.exception("reconcile of %s failed unexpectedly", item.key)
             else:
@@ -120,6 +121,7 @@ async def run(
             await rt.kube.post_event(body, type_="Warning", reason=outcome.reason, message=outcome.message)
         # Not ready without an error (Observe mode, object missing): check again with backoff.
         if not outcome.ready:
+            item.problem = f"{outcome.reason}: {outcome.message}"
             delay = backoff_delay(item.attempt, cap=rt.settings.backoff_max)
             item.attempt += 1
             return delay

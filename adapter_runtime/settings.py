@@ -137,6 +137,7 @@ class AdapterSettings(BaseSettings):
     durable: bool = True
     subject_prefix: str = ""
     create_stream: bool = True
+    stream_replicas: int = Field(1, ge=1, le=5, description="replicas of streams the runtime creates")
     stream_subjects: list[str] = Field(default_factory=list)
     dead_letter_subject: str | None = None
 

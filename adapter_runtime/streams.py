@@ -61,7 +61,10 @@ class StreamKeeper:
         except NotFoundError:
             subjects = explicit or [subject]
             try:
-                await self.jsm.add_stream(api.StreamConfig(name=name, subjects=subjects, storage=storage))
+                config = api.StreamConfig(
+                    name=name, subjects=subjects, storage=storage, num_replicas=self.s.stream_replicas
+                )
+                await self.jsm.add_stream(config)
                 log.info("created stream %s subjects=%s", name, subjects)
                 return
             except BadRequestError as exc:

@@ -164,3 +164,45 @@ async def test_network_cut_mid_stream_loses_nothing(nats_server: NatsProcess, to
         assert info.state.messages == n
     finally:
         await nc.close()
+
+
+async def test_cluster_node_loss_mid_stream_loses_nothing(nats_cluster: Any) -> None:
+    n = 1500
+    received: set[int] = set()
+
+    async def handler(subject: str, data: Any, reply_to: str | None = None) -> None:
+        received.add(data["i"])
+
+    o = opts(nats_cluster.urls[0], stream_replicas=3)
+    o["server_urls"] = nats_cluster.urls
+    client = NatsClient(**o)
+    server = NatsServer(**o, max_ack_pending=200, batch_size=50)
+    await client.connect()
+    await server.connect()
+    await server.subscribe("events.cluster", handler)
+
+    async def publisher() -> list[Any]:
+        futs = []
+        for i in range(n):
+            futs.append(await client.publish_async("events.cluster", {"i": i}, msg_id=f"cl-{i}"))
+            if i % 50 == 0:
+                await asyncio.sleep(0.02)
+        return [await f for f in futs]
+
+    pub = asyncio.create_task(publisher())
+    await _wait_for(lambda: len(received) >= n // 4, 60, "a quarter of the messages")
+    assert not pub.done()
+    await asyncio.to_thread(nats_cluster.stop_node, 0, kill=True)
+    acks = await asyncio.wait_for(pub, 180)
+    assert len(acks) == n
+    await _wait_for(lambda: len(received) == n, 180, f"all {n} messages (have {len(received)})")
+    assert received == set(range(n))
+    await asyncio.to_thread(nats_cluster.start_node, 0)
+    await client.close()
+    await server.stop()
+    nc = await nats.connect(nats_cluster.urls[1])
+    try:
+        info = await nc.jetstream().stream_info("SEAM")
+        assert info.state.messages == n and info.config.num_replicas == 3
+    finally:
+        await nc.close()

@@ -28,7 +28,7 @@ import json
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from nats.aio.client import Client
@@ -578,12 +578,3 @@ class NatsServer:
         if attrs is None:
             return []
         return [(sub.backlog, attrs(sub.consumer)) for sub in self._subs]
-
-
-async def serve(settings: AdapterSettings, routes: dict[str, Callable[..., Awaitable[Any]]]) -> None:
-    """Connect, subscribe every subject -> handler and run until a signal (helper for entrypoints)."""
-    server = NatsServer(settings)
-    await server.connect()
-    for subject, handler in routes.items():
-        await server.subscribe(subject, handler)
-    await server.run()

@@ -350,7 +350,7 @@ def machine_info(kube_version: str, nack_version: str | None) -> dict[str, str]:
         "memory": mem,
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),
-        "nats-server": nats_version,
+        "nats-server": nats_version.removeprefix("nats-server: "),
         "kube-apiserver": kube_version,
         "NACK jetstream-controller": nack_version or "not run",
     }

@@ -167,7 +167,7 @@ def format_ratio(value: float | None) -> str:
 
 def table_cells(ours: SideResult, nack: SideResult | None) -> list[tuple[str, ...]]:
     """The rows of the comparison; a side that did not finish shows `-` for figures it lacks."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for m in METRICS:
         mine = m.read(ours)
         theirs = m.read(nack) if nack is not None else None

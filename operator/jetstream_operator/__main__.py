@@ -34,6 +34,13 @@ def parse_args(argv: list[str] | None) -> OperatorSettings:
     parser.add_argument("--peering-name", help="KopfPeering object shared by the replicas")
     parser.add_argument("--standalone", action="store_true", default=None, help="no peering (single replica)")
     parser.add_argument("--priority", type=int, help="peering priority (default: older replica wins)")
+    hook = parser.add_argument_group("pod injection webhook (docs/injection.md)")
+    hook.add_argument("--webhook-port", type=int, help="serve the injection webhook on this port (0: off)")
+    hook.add_argument("--webhook-addr", help="listen address (default 0.0.0.0)")
+    hook.add_argument("--webhook-host", help="host name/IP in the URL the apiserver calls")
+    hook.add_argument("--webhook-service", help="namespace/name[:port] of a Service the apiserver calls")
+    hook.add_argument("--webhook-cert-dir", help="ca.crt, tls.crt, tls.key (generated when missing)")
+    hook.add_argument("--webhook-config-name", help="MutatingWebhookConfiguration managed by the operator")
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if v is not None and v is not False}
     try:
@@ -49,6 +56,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("seam-operator: pass either --namespace NS (repeatable) or --all-namespaces")
     configure_logging(json_logs=op.json_logs, level=op.log_level)
     import jetstream_operator.handlers  # noqa: F401  (registers the handlers)
+
+    if op.webhook_port:  # registers the pod injection webhook
+        from jetstream_operator.injection import webhook as _webhook  # noqa: F401
 
     kopf.run(
         clusterwide=op.clusterwide,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -32,6 +33,19 @@ class OperatorSettings(BaseSettings):
     standalone: bool = False
     priority: int | None = Field(default=None, description="Peering priority; default: older wins.")
     peering_lifetime: int = Field(default=15, gt=0, description="Seconds before a silent peer is dead.")
+    # Pod injection webhook (docs/injection.md); port 0 = off.
+    webhook_port: int = Field(default=0, ge=0, le=65535, description="Injection webhook port; 0 disables.")
+    webhook_addr: str = Field(default="0.0.0.0", description="Address the webhook listens on.")
+    webhook_host: str | None = Field(default=None, description="Host in the URL the apiserver calls.")
+    webhook_service: str | None = Field(
+        default=None, description="namespace/name[:port] of the Service the apiserver calls instead."
+    )
+    webhook_cert_dir: str = Field(
+        default="/tmp/seam-webhook-certs", description="ca.crt/tls.crt/tls.key; generated when missing."
+    )
+    webhook_config_name: str = Field(
+        default="seam-jetstream.oppie.xyz", description="MutatingWebhookConfiguration kopf manages."
+    )
 
     @field_validator("namespaces", mode="before")
     @classmethod
@@ -39,6 +53,22 @@ class OperatorSettings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("webhook_service")
+    @classmethod
+    def _service(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9.-]+/[a-z0-9.-]+(:[0-9]{1,5})?", value):
+            raise ValueError(f"{value!r} must be namespace/name or namespace/name:port")
+        return value
+
+    @property
+    def webhook_service_ref(self) -> tuple[str, str, int] | None:
+        """(namespace, name, port) of the webhook Service, if the apiserver should call one."""
+        if not self.webhook_service:
+            return None
+        ref, _, port = self.webhook_service.partition(":")
+        namespace, name = ref.split("/", 1)
+        return namespace, name, int(port or 443)
 
     @property
     def nats_servers(self) -> list[str]:

@@ -30,7 +30,7 @@ from nats.aio.msg import Msg
 
 from adapter_runtime import codec, headers, payload
 from adapter_runtime import headers as hdr
-from adapter_runtime.connection import open_connection
+from adapter_runtime.connection import check_subject, open_connection
 from adapter_runtime.health import HealthServer
 from adapter_runtime.metrics import NoopMetrics, make_metrics
 from adapter_runtime.settings import AdapterSettings
@@ -90,7 +90,7 @@ class _Pending:
         self.future = future
         self.attempts = 0
         self.gen = 0
-        self.started = time.perf_counter()
+        self.started = 0.0
         self.sent_at = 0.0
 
 
@@ -116,6 +116,7 @@ class NatsClient:
         self._ids = itertools.count(1)  # logical message number in generated msg ids
         self._keyseq = itertools.count(1)  # reply-inbox token per outstanding message
         self._boot = os.urandom(4).hex()
+        self._id_prefix = f"{self.client_id}-{self._boot}-"
         self._inbox = ""
         self._sweeper: asyncio.Task[None] | None = None
         self._stream_fix: asyncio.Task[None] | None = None
@@ -207,11 +208,13 @@ class NatsClient:
             raw, enc = codec.compress(raw, s.compression_codec, s.min_compress_size)
             if enc:
                 hdrs[headers.ENCODING] = enc
-        mid = msg_id or f"{self.client_id}-{self._boot}-{next(self._ids)}"
+        mid = msg_id or f"{self._id_prefix}{next(self._ids)}"
         hdrs[headers.MSG_ID] = mid
         hdrs[headers.CONTENT_TYPE] = ctype
         hdrs[headers.PUBLISHED_AT] = str(time.time_ns())
-        return s.subject_prefix + subject, raw, hdrs, mid
+        full = s.subject_prefix + subject
+        check_subject(full)
+        return full, raw, hdrs, mid
 
     async def publish_async(
         self,
@@ -287,7 +290,9 @@ class NatsClient:
         assert self.nc is not None
         p.attempts += 1
         p.gen += 1
-        p.sent_at = time.perf_counter()
+        p.sent_at = now = time.perf_counter()
+        if p.attempts == 1:
+            p.started = now
         try:
             await self.nc.publish(p.subject, p.payload, reply=f"{self._inbox}.{p.key}", headers=p.hdrs)
         except Exception as exc:  # buffer full while reconnecting, connection closed ...

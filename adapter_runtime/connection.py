@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import ssl
@@ -47,6 +48,24 @@ class JitteredReconnect:
         return server, self.delay()
 
 
+class BadSubjectError(ValueError):
+    """A subject the runtime refuses to publish to (it could corrupt the protocol stream)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def check_subject(subject: str) -> str:
+    """Reject empty subjects, whitespace, CR/LF and empty tokens; cached (subjects repeat)."""
+    if (
+        not subject
+        or any(c.isspace() for c in subject)
+        or ".." in subject
+        or subject[0] == "."
+        or subject[-1] == "."
+    ):
+        raise BadSubjectError(f"invalid subject {subject!r}: empty token or whitespace")
+    return subject
+
+
 def _uses_tls(settings: AdapterSettings) -> bool:
     schemes = {urlparse(u).scheme for u in settings.server_urls}
     return (
@@ -76,6 +95,8 @@ def connect_kwargs(settings: AdapterSettings, name: str) -> dict[str, Any]:
         "allow_reconnect": True,
         "reconnect_to_server_handler": JitteredReconnect(settings),
         "pending_size": settings.pending_bytes_limit,
+        # subjects are checked once per distinct subject by check_subject (cached) instead
+        "skip_subject_validation": True,
     }
     tls = _tls_context(settings)
     if tls is not None:

@@ -37,7 +37,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from adapter_runtime import codec, headers, payload
-from adapter_runtime.connection import open_connection
+from adapter_runtime.connection import check_subject, open_connection
 from adapter_runtime.delivery import Outcome, after_failure, nak_delay
 from adapter_runtime.health import HealthServer
 from adapter_runtime.metrics import NoopMetrics, make_metrics
@@ -506,7 +506,7 @@ class NatsServer:
         assert self.nc is not None
         try:
             raw, ctype = payload.encode(result)
-            await self.nc.publish(subject, raw, headers={headers.CONTENT_TYPE: ctype})
+            await self.nc.publish(check_subject(subject), raw, headers={headers.CONTENT_TYPE: ctype})
         except Exception as exc:
             log.warning("reply to %s failed: %s", subject, exc)
 

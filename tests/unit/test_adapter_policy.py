@@ -106,3 +106,18 @@ def test_consumer_config_mapping() -> None:
     assert c.max_deliver == -1  # the runtime, not the server, decides when to dead-letter
     eph = consumer_config(AdapterSettings.from_options(durable=False), "c2", "x")
     assert eph.durable_name is None and eph.inactive_threshold and eph.inactive_threshold > 0
+
+
+@pytest.mark.parametrize("subject", ["", "a b", "a\r\nPUB x 1", "a..b", ".a", "a.", "tab\there"])
+def test_check_subject_rejects_protocol_breaking_subjects(subject: str) -> None:
+    from adapter_runtime.connection import BadSubjectError, check_subject
+
+    with pytest.raises(BadSubjectError, match="invalid subject"):
+        check_subject(subject)
+
+
+def test_check_subject_accepts_normal_subjects() -> None:
+    from adapter_runtime.connection import check_subject
+
+    assert check_subject("orders.created.eu-1") == "orders.created.eu-1"
+    assert check_subject("_INBOX.abc.1") == "_INBOX.abc.1"

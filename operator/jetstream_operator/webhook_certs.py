@@ -9,8 +9,11 @@ cert-manager Secret) is used as it is.
 
 from __future__ import annotations
 
+import argparse
+import base64
 import datetime as dt
 import ipaddress
+import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -114,3 +117,33 @@ def ensure_certs(directory: Path, hostnames: Iterable[str]) -> WebhookCerts:
     with os.fdopen(fd, "wb") as out:
         out.write(key_pem)
     return certs
+
+
+def secret_manifest(name: str, namespace: str, hostnames: Iterable[str]) -> dict[str, object]:
+    """A Secret holding fresh certs, for the in-cluster install (every replica mounts the same)."""
+    ca_pem, cert_pem, key_pem = build_certs(hostnames)
+    files = {CA_FILE: ca_pem, CERT_FILE: cert_pem, KEY_FILE: key_pem}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "type": "Opaque",
+        "data": {k: base64.b64encode(v).decode() for k, v in files.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the webhook TLS Secret for a Service: ``... | kubectl apply -f -``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m jetstream_operator.webhook_certs", description=main.__doc__
+    )
+    parser.add_argument("--service", default="seam-jetstream-system/seam-jetstream-operator")
+    parser.add_argument("--secret", default="seam-jetstream-webhook-tls")
+    args = parser.parse_args(argv)
+    namespace, _, service = args.service.partition("/")
+    names = [f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.cluster.local"]
+    print(json.dumps(secret_manifest(args.secret, namespace, names), indent=2))
+
+
+if __name__ == "__main__":
+    main()

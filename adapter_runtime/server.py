@@ -118,7 +118,7 @@ class NatsServer:
         self._keeper: StreamKeeper | None = None
         self._subs: list[_Subscription] = []
         self._stopping = asyncio.Event()
-        self._stopped = asyncio.Event()
+        self._drain_task: asyncio.Future[None] | None = None
         self._requests_settled = asyncio.Event()
         self._health: HealthServer | None = None
         self._backlog_task: asyncio.Task[None] | None = None
@@ -222,9 +222,12 @@ class NatsServer:
         await self.stop()
 
     async def _drain(self) -> None:
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
+        """Run the shutdown once; every caller (run() and stop()) waits for the same drain."""
+        if self._drain_task is None:
+            self._drain_task = asyncio.ensure_future(self._shutdown())
+        await asyncio.shield(self._drain_task)
+
+    async def _shutdown(self) -> None:
         s = self.settings
         grace = s.drain_grace_seconds
         for sub in self._subs:

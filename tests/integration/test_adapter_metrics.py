@@ -115,7 +115,11 @@ async def test_metrics_and_health_endpoints(nats_server: NatsProcess) -> None:
     for fam in text_string_to_metric_families(text):
         for smp in fam.samples:
             assert set(smp.labels) <= {"namespace", "pod", "stream", "consumer", "client_id", "le"}
-    line = next(ln for ln in text.splitlines() if ln.startswith("nats_messages_acked_total{"))
+    line = next(
+        ln
+        for ln in text.splitlines()
+        if ln.startswith("nats_messages_acked_total{") and 'client_id="m-server"' in ln
+    )
     assert 'namespace="shop"' in line and 'pod="shop-0"' in line and 'consumer="mc"' in line
 
 

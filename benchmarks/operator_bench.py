@@ -425,6 +425,11 @@ def main(argv: list[str] | None = None) -> int:
     print(text_table(rows))
     notes = [f"{r.label}: {r.error}" for r in (ours, theirs) if r is not None and r.error]
     notes += [
+        f"{r.label}: objects per Ready=False reason seen before Ready: {r.detours}"
+        for r in (ours, theirs)
+        if r is not None and r.detours
+    ]
+    notes += [
         f"{r.label}: API requests on its custom resources and Events during the run "
         f"(incl. the benchmark's apply): {r.api_requests}"
         for r in (ours, theirs)

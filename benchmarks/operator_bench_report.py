@@ -7,6 +7,7 @@ here takes plain values so the numbers the report prints are unit-tested.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,13 +17,18 @@ from benchmarks.bench_stats import percentile
 MB = 1_000_000
 
 
-def is_ready(obj: Mapping[str, Any]) -> bool:
-    """True when the object's status carries a Ready condition with status "True"."""
+def ready_condition(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     status = obj.get("status") or {}
     for cond in status.get("conditions") or []:
         if isinstance(cond, Mapping) and cond.get("type") == "Ready":
-            return str(cond.get("status")) == "True"
-    return False
+            return cond
+    return None
+
+
+def is_ready(obj: Mapping[str, Any]) -> bool:
+    """True when the object's status carries a Ready condition with status "True"."""
+    cond = ready_condition(obj)
+    return cond is not None and str(cond.get("status")) == "True"
 
 
 @dataclass
@@ -36,14 +42,33 @@ class ReadyTracker:
     expected: set[tuple[str, str]]
     first_seen: dict[tuple[str, str], float] = field(default_factory=dict)
     ready_at: dict[tuple[str, str], float] = field(default_factory=dict)
+    # (kind, reason) -> objects that showed Ready=False with that reason before they got Ready:
+    # the detours a controller took (waiting for a dependency, errors and retries).
+    detours: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _detoured: set[tuple[str, str, str]] = field(default_factory=set)
 
     def observe(self, kind: str, obj: Mapping[str, Any], now: float) -> None:
         key = (kind, obj["metadata"]["name"])
         if key not in self.expected:
             return
         self.first_seen.setdefault(key, now)
-        if key not in self.ready_at and is_ready(obj):
+        if key in self.ready_at:
+            return
+        cond = ready_condition(obj)
+        if cond is None:
+            return
+        if str(cond.get("status")) == "True":
             self.ready_at[key] = now
+            return
+        reason = str(cond.get("reason") or "?")
+        if (kind, key[1], reason) not in self._detoured:
+            self._detoured.add((kind, key[1], reason))
+            self.detours[(kind, reason)] += 1
+
+    def detour_summary(self) -> str:
+        """`Consumer StreamNotReady 110, ...`: objects per reason seen before Ready."""
+        items = sorted(self.detours.items(), key=lambda kv: (-kv[1], kv[0]))
+        return ", ".join(f"{kind} {reason} {n}" for (kind, reason), n in items) or "none"
 
     @property
     def done(self) -> bool:
@@ -74,6 +99,7 @@ class SideResult:
     cpu_seconds: float | None = None
     apply_seconds: float | None = None
     control_plane_cpu_seconds: float | None = None
+    detours: str | None = None  # Ready=False reasons seen before Ready (ReadyTracker.detour_summary)
     api_requests: str | None = None  # what the apiserver served during the run, per verb/resource
     error: str | None = None
 
@@ -109,6 +135,7 @@ def side_result(
         all_ready_seconds=(last - apply_started) if tracker.done and last is not None else None,
         latencies=tuple(sorted(tracker.latencies())),
         peak_rss_bytes=peak_rss_bytes,
+        detours=tracker.detour_summary(),
         **extra,
     )
 

@@ -161,3 +161,19 @@ def test_markdown_report_has_results_then_machine_and_method() -> None:
     order = [doc.index(h) for h in ("| metric", "## Notes", "## Machine", "## Parameters", "## Method")]
     assert order == sorted(order)
     assert "- CPU: 2 x test" in doc and "- step one" in doc and "- NACK: slow" in doc
+
+
+def test_tracker_counts_each_not_ready_reason_once_per_object_until_ready() -> None:
+    t = ReadyTracker({("Consumer", "c1"), ("Consumer", "c2")})
+    waiting = {
+        "metadata": {"name": "c1"},
+        "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "StreamNotReady"}]},
+    }
+    t.observe("Consumer", waiting, 1.0)
+    t.observe("Consumer", waiting, 2.0)  # same reason again: still one object
+    t.observe("Consumer", {**waiting, "metadata": {"name": "c2"}}, 2.0)
+    t.observe("Consumer", obj("c1", "True"), 3.0)
+    t.observe("Consumer", waiting, 4.0)  # after Ready: not a detour
+    assert t.detours == {("Consumer", "StreamNotReady"): 2}
+    assert t.detour_summary() == "Consumer StreamNotReady 2"
+    assert ReadyTracker({("Stream", "s")}).detour_summary() == "none"

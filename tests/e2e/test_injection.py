@@ -25,6 +25,7 @@ from seam_harness.kube import ControlPlane
 from seam_harness.nats import NatsProcess
 from seam_harness.process import free_port
 from tests.e2e.operator_process import (
+    REPO,
     OperatorProcess,
     apply,
     consumer_doc,
@@ -33,6 +34,7 @@ from tests.e2e.operator_process import (
     stream_doc,
     wait_ready,
 )
+from tests.e2e.test_operator_manifests import _service_account_kubeconfig
 
 pytestmark = pytest.mark.e2e
 
@@ -68,16 +70,7 @@ def env(kube: ControlPlane) -> Iterator[Env]:
         ns,
         "nats://127.0.0.1:1",
         name="inject",
-        extra_args=(
-            "--webhook-port",
-            str(free_port()),
-            "--webhook-addr",
-            "127.0.0.1",
-            "--webhook-cert-dir",
-            tempfile.mkdtemp(prefix="seam-webhook-certs-"),
-            "--webhook-config-name",
-            hook,
-        ),
+        extra_args=webhook_args(hook),
     )
     try:
         op.start()
@@ -106,9 +99,27 @@ def env(kube: ControlPlane) -> Iterator[Env]:
         yield Env(kube, ns, server, op, hook)
     finally:
         op.stop()
-        kube.kubectl("delete", "mutatingwebhookconfiguration", hook, "--ignore-not-found", check=False)
+        remove_webhook_configs(kube, hook)
         server.close()
         kube.delete_namespace(ns)
+
+
+def remove_webhook_configs(kube: ControlPlane, name: str) -> None:
+    for kind in ("mutatingwebhookconfiguration", "validatingwebhookconfiguration"):
+        kube.kubectl("delete", kind, name, "--ignore-not-found", check=False)
+
+
+def webhook_args(config_name: str) -> tuple[str, ...]:
+    return (
+        "--webhook-port",
+        str(free_port()),
+        "--webhook-addr",
+        "127.0.0.1",
+        "--webhook-cert-dir",
+        tempfile.mkdtemp(prefix="seam-webhook-certs-"),
+        "--webhook-config-name",
+        config_name,
+    )
 
 
 def secret_yaml(name: str, user: str, password: str) -> str:
@@ -317,3 +328,64 @@ def test_secret_of_another_namespace_cannot_be_referenced(env: Env) -> None:
         assert PASSWORD not in done.stderr
     finally:
         kube.delete_namespace(other)
+
+
+def test_the_shipped_webhook_rbac_is_enough(kube: ControlPlane, tmp_path: Path) -> None:
+    """The operator with the webhook on the ServiceAccount token, bound only as manifests/injection ships."""
+    built = kube.kubectl("kustomize", str(REPO / "manifests" / "injection")).stdout
+    rbac = [
+        d
+        for d in yaml.safe_load_all(built)
+        if d and d["kind"] in ("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding")
+    ]
+    kube.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(rbac))
+    kubeconfig = _service_account_kubeconfig(kube, tmp_path)
+    ns = kube.create_namespace("inject-rbac")
+    hook = f"seam-inject-{ns}.oppie.xyz"
+    op = OperatorProcess(
+        kube,
+        ns,
+        "nats://127.0.0.1:1",
+        name="inject-rbac",
+        kubeconfig=kubeconfig,
+        extra_args=webhook_args(hook),
+    )
+    try:
+        op.start()
+        poll(
+            lambda: webhook_ready(kube, hook),
+            bool,
+            timeout=60,
+            what=f"webhook config {hook} (log {op.log_path})",
+        )
+        assert kube.kubectl("get", "validatingwebhookconfiguration", hook, check=False).returncode == 0
+        apply(kube, ns, stream_doc("events", subjects=["events.>"]))
+        apply(kube, ns, pod_doc("pub", {"jetstream.oppie.xyz/stream": "events"}, LABEL))
+        pod = kube.kubectl_json("get", "pod", "-n", ns, "pub")
+        env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+        assert env["SEAM_NATS_STREAM_NAME"] == "events"
+        assert env["SEAM_NATS_SERVER_URLS"] == "nats://127.0.0.1:1"  # the operator's default servers
+        assert "cannot" not in op.log() and "RBAC" not in op.log()
+    finally:
+        op.stop()
+        remove_webhook_configs(kube, hook)
+        kube.delete_namespace(ns)
+
+
+def test_own_env_wins_with_a_warning_and_server_dry_run_shows_the_result(env: Env) -> None:
+    doc = pod_doc("own-env", {"jetstream.oppie.xyz/consumer": "orders-worker"}, LABEL)
+    doc["spec"]["containers"][0]["env"] = [{"name": "SEAM_NATS_SERVER_URLS", "value": "nats://my-proxy:4222"}]
+    text = yaml.safe_dump(doc)
+    dry = env.kube.kubectl("apply", "-n", env.ns, "--dry-run=server", "-o", "json", "-f", "-", input=text)
+    previewed = {e["name"]: e for e in json.loads(dry.stdout)["spec"]["containers"][0]["env"]}
+    assert previewed["SEAM_NATS_CONSUMER_NAME"]["value"] == "orders-worker"
+    assert env.kube.kubectl("get", "pod", "-n", env.ns, "own-env", check=False).returncode != 0  # not created
+
+    done = env.kube.kubectl("apply", "-n", env.ns, "-f", "-", input=text)
+    assert (
+        'Warning: container "app": SEAM_NATS_SERVER_URLS set in the pod spec is kept '
+        f"(Consumer/orders-worker renders '{env.nats.url}')"
+    ) in done.stderr
+    pod = env.kube.kubectl_json("get", "pod", "-n", env.ns, "own-env")
+    entries = [e for e in pod["spec"]["containers"][0]["env"] if e["name"] == "SEAM_NATS_SERVER_URLS"]
+    assert entries == [{"name": "SEAM_NATS_SERVER_URLS", "value": "nats://my-proxy:4222"}]

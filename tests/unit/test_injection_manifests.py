@@ -66,7 +66,7 @@ def test_overlay_rbac_only_adds_webhook_configurations(docs: list[dict[str, Any]
     assert role["rules"] == [
         {
             "apiGroups": ["admissionregistration.k8s.io"],
-            "resources": ["mutatingwebhookconfigurations"],
+            "resources": ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"],
             "verbs": ["get", "create", "patch"],
         }
     ]

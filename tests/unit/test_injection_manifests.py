@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from jetstream_operator.config import OperatorSettings
-from jetstream_operator.injection.webhook import ServiceWebhookServer, build_server
+from jetstream_operator.injection.webhook import ServiceWebhookServer, build_server, watches
 from jetstream_operator.webhook_certs import secret_manifest
 
 from seam_harness.kube import kubectl_binary
@@ -105,3 +105,19 @@ async def test_service_server_registers_the_service_with_the_ca(tmp_path: Path) 
 def write_secret(directory: Path, secret: dict[str, Any]) -> None:
     for key, value in secret["data"].items():
         (directory / key).write_bytes(base64.b64decode(value))
+
+
+@pytest.mark.parametrize(
+    ("settings", "namespace", "expected"),
+    [
+        ({"clusterwide": True}, "anything", True),
+        ({"namespaces": ["shop", "billing"]}, "shop", True),
+        ({"namespaces": ["shop", "billing"]}, "other", False),
+        ({"namespaces": ["team-*", "!team-test"]}, "team-a", True),
+        ({"namespaces": ["team-*, !team-test"]}, "team-test", False),
+    ],
+)
+def test_only_watched_namespaces_are_injected(
+    settings: dict[str, Any], namespace: str, expected: bool
+) -> None:
+    assert watches(OperatorSettings(**settings), namespace) is expected

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import kopf
-from kopf._cogs.structs.references import match_namespace
+from kopf._cogs.structs.references import NamespaceName, match_namespace
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from jetstream_operator.config import OperatorSettings
@@ -55,7 +55,7 @@ class ApiLookup:
 def watches(op: OperatorSettings, namespace: str) -> bool:
     if op.clusterwide or not op.namespaces:
         return True
-    return any(match_namespace(namespace, pattern) for pattern in op.namespaces)
+    return any(match_namespace(NamespaceName(namespace), pattern) for pattern in op.namespaces)
 
 
 @kopf.on.mutate(
@@ -108,7 +108,7 @@ async def inject_adapter_settings(
     warnings.extend(result.warnings)
     mutated = result.pod
 
-    def replace(target: dict[str, Any]) -> None:
+    def replace(target: Any) -> None:  # kopf diffs the result into a JSON patch
         target["metadata"] = mutated["metadata"]
         target["spec"] = mutated["spec"]
 

@@ -277,9 +277,9 @@ def test_missing_consumer_is_denied_with_a_clear_message(env: Env) -> None:
     done = env.kube.kubectl("apply", "-n", env.ns, "-f", "-", input=yaml.safe_dump(doc), check=False)
     assert done.returncode != 0
     assert (
+        f'admission webhook "seam-inject.{env.hook}" denied the request: '
         f'jetstream.oppie.xyz/consumer: Consumer "orders-wrker" not found in namespace "{env.ns}"'
-        in done.stderr
-    )
+    ) in done.stderr
     assert env.kube.kubectl("get", "pod", "-n", env.ns, "typo", check=False).returncode != 0
 
 

@@ -59,3 +59,25 @@ def test_webhook_settings() -> None:
     assert OperatorSettings().webhook_port == 0  # off unless asked for
     with pytest.raises(ValueError, match="must be namespace/name"):
         OperatorSettings(webhook_service="just-a-name")
+
+
+def test_cli_flags_reach_the_settings() -> None:
+    from jetstream_operator.__main__ import parse_args
+
+    argv = "-n shop --webhook-port 9443 --webhook-addr 127.0.0.1 --webhook-host op.local"
+    argv += " --webhook-service sys/op:8443 --webhook-cert-dir /c --webhook-config-name x.example"
+    op = parse_args(argv.split())
+    assert (op.webhook_port, op.webhook_addr, op.webhook_host) == (9443, "127.0.0.1", "op.local")
+    assert (op.webhook_service_ref, op.webhook_cert_dir, op.webhook_config_name) == (
+        ("sys", "op", 8443),
+        "/c",
+        "x.example",
+    )
+
+
+def test_webhook_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEAM_OPERATOR_WEBHOOK_PORT", "9443")
+    monkeypatch.setenv("SEAM_OPERATOR_WEBHOOK_SERVICE", "seam-jetstream-system/seam-jetstream-operator:443")
+    op = OperatorSettings()
+    assert op.webhook_port == 9443
+    assert op.webhook_service_ref == ("seam-jetstream-system", "seam-jetstream-operator", 443)

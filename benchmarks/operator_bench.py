@@ -326,6 +326,15 @@ def install_crds(plane: ControlPlane, source: tuple[str, str], kinds: tuple[Kind
             time.sleep(0.2)
 
 
+def git_describe() -> str:
+    """The commit measured, with `+dirty` when the operator's files differ from it."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "operator", "crds"], capture_output=True, text=True, cwd=REPO
+    )
+    return (head.stdout.strip() or "?") + (" +dirty operator/crds" if dirty.stdout.strip() else "")
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -453,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         "count": f"{args.count} Streams + {args.count} Consumers",
         "timeout per side": f"{args.timeout:.0f} s",
         "operator log level": operator_log_level(),
+        "commit": git_describe(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     machine = machine_info(kube_version, nack_version)

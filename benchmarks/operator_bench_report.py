@@ -189,7 +189,10 @@ HEADERS = ("metric", "ours", "NACK", "ratio ours/NACK", "target (ours)", "verdic
 
 
 def format_ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}x"
+    """Two decimals; three significant digits below 0.1 so a 250x gap does not print as 0.00x."""
+    if value is None:
+        return "-"
+    return f"{value:.2f}x" if value >= 0.1 else f"{value:.3g}x"
 
 
 def table_cells(ours: SideResult, nack: SideResult | None) -> list[tuple[str, ...]]:

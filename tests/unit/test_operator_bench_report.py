@@ -10,6 +10,7 @@ from benchmarks.operator_bench_report import (
     MB,
     ReadyTracker,
     SideResult,
+    format_ratio,
     is_ready,
     markdown_report,
     markdown_table,
@@ -177,3 +178,10 @@ def test_tracker_counts_each_not_ready_reason_once_per_object_until_ready() -> N
     assert t.detours == {("Consumer", "StreamNotReady"): 2}
     assert t.detour_summary() == "Consumer StreamNotReady 2"
     assert ReadyTracker({("Stream", "s")}).detour_summary() == "none"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(None, "-"), (1.5, "1.50x"), (0.1, "0.10x"), (0.004, "0.004x"), (0.0123, "0.0123x")]
+)
+def test_format_ratio_keeps_small_ratios_readable(value: float | None, text: str) -> None:
+    assert format_ratio(value) == text

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from adapter_runtime import codec, headers, payload
+from adapter_runtime import codec, headers, payload, wire
 from adapter_runtime import headers as hdr
 from adapter_runtime.connection import check_subject, open_connection
 from adapter_runtime.health import HealthServer
@@ -62,6 +62,7 @@ class PublishTimeoutError(PublishError, TimeoutError):
 class _Pending:
     __slots__ = (
         "attempts",
+        "block",
         "future",
         "gen",
         "hdrs",
@@ -89,6 +90,7 @@ class _Pending:
         self.msg_id = msg_id
         self.future = future
         self.attempts = 0
+        self.block = b""  # HPUB header block, built once at the first send and reused by retries
         self.gen = 0
         self.started = 0.0
         self.sent_at = 0.0
@@ -204,6 +206,14 @@ class NatsClient:
         s = self.settings
         raw, ctype = payload.encode(data)
         hdrs: dict[str, str] = dict(extra) if extra else {}
+        try:
+            # checked once here, so every send can frame the headers without re-checking them
+            if extra:
+                wire.check_headers(extra)
+            if msg_id is not None:
+                wire.check_header(headers.MSG_ID, msg_id)
+        except wire.HeaderError as exc:
+            raise PublishError(str(exc)) from None
         if s.enable_compression:
             raw, enc = codec.compress(raw, s.compression_codec, s.min_compress_size)
             if enc:
@@ -287,14 +297,20 @@ class NatsClient:
                 self._idle.set()
 
     async def _send(self, p: _Pending) -> None:
-        assert self.nc is not None
+        nc = self.nc
+        assert nc is not None
         p.attempts += 1
         p.gen += 1
         p.sent_at = now = time.perf_counter()
         if p.attempts == 1:
             p.started = now
+            p.block = wire.header_block(p.hdrs)
+        reply = f"{self._inbox}.{p.key}"
         try:
-            await self.nc.publish(p.subject, p.payload, reply=f"{self._inbox}.{p.key}", headers=p.hdrs)
+            # framed here (headers were checked in _prepare); the public publish() while
+            # reconnecting or draining, where nats-py's buffering rules apply
+            if not await wire.send_hpub(nc, p.subject, reply, p.block, p.payload):
+                await nc.publish(p.subject, p.payload, reply=reply, headers=p.hdrs)
         except Exception as exc:  # buffer full while reconnecting, connection closed ...
             log.debug("send of %s failed: %s", p.msg_id, exc)
             self._schedule(p, self._retry_delay(p))

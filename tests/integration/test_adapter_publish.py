@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from adapter_runtime import NatsClient
-from adapter_runtime.client import PublishTimeoutError
+from adapter_runtime.client import PublishError, PublishTimeoutError
 from seam_harness.nats import NatsProcess
 
 pytestmark = pytest.mark.integration
@@ -67,6 +67,28 @@ async def test_repeated_msg_id_is_stored_once_and_counted(nats_url: str) -> None
         assert not other.duplicate and other.seq == first.seq + 1
         assert client.stats["duplicates"] == 3
     assert await stream_msgs(nats_url) == 2
+
+
+async def test_headers_arrive_as_sent_and_bad_headers_fail_before_sending(nats_url: str) -> None:
+    async with NatsClient(**opts(nats_url)) as client:
+        ack = await client.publish("hdr.x", b"raw", msg_id="hdr-1", headers={"X-Trace": " t-1 "})
+        with pytest.raises(PublishError, match=r"X-Trace.*must not contain CR or LF"):
+            await client.publish("hdr.x", b"raw", headers={"X-Trace": "a\r\nNats-Msg-Id: forged"})
+        with pytest.raises(PublishError, match="header name 'X Trace' is invalid"):
+            await client.publish("hdr.x", b"raw", headers={"X Trace": "v"})
+        with pytest.raises(PublishError, match=r"Nats-Msg-Id.*must not contain CR or LF"):
+            await client.publish("hdr.x", b"raw", msg_id="id\n2")
+        assert client.outstanding == 0
+    nc = await nats.connect(nats_url)
+    try:
+        msg = await nc.jetstream().get_msg("SEAM", ack.seq)
+        assert msg.data == b"raw"
+        assert msg.headers is not None
+        assert msg.headers["X-Trace"] == "t-1" and msg.headers["Nats-Msg-Id"] == "hdr-1"
+        assert msg.headers["Seam-Content-Type"] == "bytes" and msg.headers["Seam-Published-At"].isdigit()
+    finally:
+        await nc.close()
+    assert await stream_msgs(nats_url) == 1
 
 
 async def test_generated_ids_are_unique_and_retries_reuse_them(nats_url: str) -> None:

@@ -19,11 +19,12 @@ UID = "seam-nats-adapter"
 DS = {"type": "prometheus", "uid": "${datasource}"}
 RATE = "$__rate_interval"
 
-# Series every adapter pod exports soon after start: publishers once they publish, consumers once
-# they consume or poll their backlog (the gauge is there even while idle).
+# Counters are exported once non-zero, so the variables list a pod by any series it may have:
+# publishers once they publish (or fail to), consumers once they consume or poll their backlog (the
+# gauge is there even while idle), any pod after a reconnect.
 PUBLISHER_SIDE = "nats_messages_published_total"
 CONSUMER_SIDE = ("nats_messages_consumed_total", "nats_consumer_backlog")
-ANY_SIDE = (PUBLISHER_SIDE, *CONSUMER_SIDE)
+ANY_SIDE = (PUBLISHER_SIDE, "nats_publish_errors_total", *CONSUMER_SIDE, "nats_client_reconnects_total")
 
 # Grafana unit ids.
 MSG_PER_SEC = "mps"  # msg/s

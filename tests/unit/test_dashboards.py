@@ -136,6 +136,8 @@ def test_namespace_variable_covers_publisher_and_consumer_only_pods(dash: dict[s
     # a consumer pod that has not published anything, even one that has not consumed yet
     assert sel.matches("nats_consumer_backlog", {"namespace": "subs", "consumer": "c"})
     assert sel.matches("nats_messages_consumed_total", {"namespace": "subs", "consumer": "c"})
+    # a publisher whose every publish failed
+    assert sel.matches("nats_publish_errors_total", {"namespace": "failing"})
     assert not sel.matches("go_goroutines", {"namespace": "other"})
 
 

@@ -8,8 +8,9 @@ process through the OpenTelemetry metrics API at collection time:
 * counters -> OTel ``ObservableCounter`` callbacks reading the local totals;
 * ``nats.consumer.backlog`` -> OTel ``ObservableGauge`` fed by the consumer-info poll;
 * histograms -> a prometheus_client collector on the same private registry (same names the OTel
-  Prometheus exporter would give them); with ``ENABLE_OTEL=1`` they are also recorded into OTel
-  histograms for OTLP export, which costs the SDK price per message (documented in docs/adapter.md).
+  Prometheus exporter would give them); with ``ENABLE_OTEL=1`` the same buckets also go out over
+  OTLP, added to each periodic export (:mod:`adapter_runtime.otlp_histograms`), so OTLP costs
+  nothing per message either.
 
 Nothing happens at import: the process-wide providers are created by the first enabled
 :class:`Metrics`. Attributes are bounded: namespace, pod, stream, consumer, client_id.
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from adapter_runtime.otlp_histograms import HistSnapshot
     from adapter_runtime.settings import AdapterSettings
 
 # ms buckets for latency histograms: sub-millisecond to 10 s.
@@ -56,18 +58,21 @@ HISTOGRAMS = {
 class _Hist:
     """Cumulative fixed-bucket histogram (bucket i counts values <= LATENCY_BUCKETS_MS[i])."""
 
-    __slots__ = ("counts", "otel", "sum")
+    __slots__ = ("counts", "max", "min", "sum")
 
     def __init__(self) -> None:
         self.counts = [0] * (len(LATENCY_BUCKETS_MS) + 1)
         self.sum = 0.0
-        self.otel: Any = None  # OTel histogram to mirror into when OTLP export is on
+        self.min = float("inf")
+        self.max = float("-inf")
 
-    def record(self, value: float, attrs: dict[str, str]) -> None:
+    def record(self, value: float) -> None:
         self.counts[bisect.bisect_left(LATENCY_BUCKETS_MS, value)] += 1
         self.sum += value
-        if self.otel is not None:
-            self.otel.record(value, attrs)
+        if value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
 
 
 class _Series:
@@ -84,8 +89,6 @@ class _Series:
         h = self.hists.get(name)
         if h is None:
             h = self.hists[name] = _Hist()
-            if _provider is not None and _provider.otel_hists:
-                h.otel = _provider.otel_hists[name]
         return h
 
 
@@ -97,8 +100,19 @@ class _Provider:
         self.providers: list[Any] = []
         self.series: list[_Series] = []
         self.backlog_sources: list[BacklogSource] = []
-        self.otel_hists: dict[str, Any] = {}
+        self.otlp = False
         self.lock = threading.Lock()
+
+    def histogram_snapshots(self) -> Iterator[HistSnapshot]:
+        """Copies of every local histogram, for the OTLP exporter (runs in its thread)."""
+        from adapter_runtime.otlp_histograms import HistSnapshot
+
+        for s in list(self.series):
+            for key, h in list(s.hists.items()):
+                counts = list(h.counts)  # snapshot: the hot path keeps counting meanwhile
+                yield HistSnapshot(
+                    HISTOGRAMS[key], dict(s.attrs), LATENCY_BUCKETS_MS, counts, h.sum, h.min, h.max
+                )
 
     def counter_totals(self, key: str) -> Iterator[tuple[int, dict[str, str]]]:
         totals: dict[tuple[tuple[str, str], ...], tuple[int, dict[str, str]]] = {}
@@ -119,7 +133,7 @@ def _setup(enable_otel: bool) -> _Provider:
     with _lock:
         if _provider is None:
             _provider = _prometheus_provider()
-        if enable_otel and not _provider.otel_hists:
+        if enable_otel and not _provider.otlp:
             _add_otlp(_provider)
         return _provider
 
@@ -189,21 +203,18 @@ def _otlp_exporter() -> Any:
 def _add_otlp(holder: _Provider) -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-    from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 
-    buckets = ExplicitBucketHistogramAggregation(LATENCY_BUCKETS_MS)
+    from adapter_runtime.otlp_histograms import HistogramExporter
+
+    resource = _resource()
+    exporter = HistogramExporter(_otlp_exporter(), resource, lambda: holder.histogram_snapshots())
     provider = MeterProvider(
-        metric_readers=[PeriodicExportingMetricReader(_otlp_exporter())],  # OTEL_METRIC_EXPORT_INTERVAL
-        resource=_resource(),
-        views=[View(instrument_name="nats.*", aggregation=buckets)],
+        metric_readers=[PeriodicExportingMetricReader(exporter)],  # OTEL_METRIC_EXPORT_INTERVAL
+        resource=resource,
     )
     _instruments(provider, holder)
-    meter = provider.get_meter("adapter_runtime")
-    holder.otel_hists = {k: meter.create_histogram(n, unit="ms") for k, n in HISTOGRAMS.items()}
+    holder.otlp = True
     holder.providers.append(provider)
-    for series in list(holder.series):  # series created before OTLP was switched on mirror too
-        for key, hist in series.hists.items():
-            hist.otel = holder.otel_hists[key]
 
 
 def shutdown() -> None:
@@ -250,6 +261,44 @@ def prometheus_text() -> bytes:
     return generate_latest(_provider.registry)
 
 
+class NoopRecorder:
+    """Per-subscription recorder with metrics off (see :class:`ConsumerRecorder`)."""
+
+    __slots__ = ()
+
+    def received(self, redelivered: bool) -> None: ...
+    def handled(self, handler_ms: float, e2e_ms: float | None, acked: bool) -> None: ...
+
+
+_NOOP_RECORDER = NoopRecorder()
+
+
+class ConsumerRecorder(NoopRecorder):
+    """The consumer's series and histograms looked up once (at subscribe), so a handled message
+    costs two plain calls instead of four name lookups and calls (1.8 -> 0.8 us/msg measured)."""
+
+    __slots__ = ("_counts", "_e2e", "_handler")
+
+    def __init__(self, series: _Series) -> None:
+        self._counts = series.counts
+        self._handler = series.hist("handler_duration")
+        self._e2e = series.hist("e2e_latency")
+
+    def received(self, redelivered: bool) -> None:
+        counts = self._counts
+        counts["consumed"] += 1
+        if redelivered:
+            counts["redelivered"] += 1
+
+    def handled(self, handler_ms: float, e2e_ms: float | None, acked: bool) -> None:
+        """A handler returned: its duration, the e2e latency (None: no publish time) and the ack."""
+        self._handler.record(handler_ms)
+        if e2e_ms is not None:
+            self._e2e.record(e2e_ms)
+        if acked:
+            self._counts["acked"] += 1
+
+
 class NoopMetrics:
     """Metrics switched off: every call is a cheap no-op (for benchmarks and metrics-less pods)."""
 
@@ -262,6 +311,9 @@ class NoopMetrics:
     def handler_duration(self, consumer: str, ms: float) -> None: ...
     def e2e_latency(self, consumer: str, ms: float) -> None: ...
     def reconnect(self) -> None: ...
+    def recorder(self, consumer: str) -> NoopRecorder:
+        return _NOOP_RECORDER
+
     def add_backlog_source(self, source: BacklogSource) -> None: ...
     def remove_backlog_source(self, source: BacklogSource) -> None: ...
 
@@ -304,8 +356,8 @@ class Metrics(NoopMetrics):
         counts["published"] += 1
         if duplicate:
             counts["duplicates"] += 1
-        self._pub_lat.record(latency_ms, self.base)
-        self._write_lat.record(write_ms, self.base)
+        self._pub_lat.record(latency_ms)
+        self._write_lat.record(write_ms)
 
     def publish_error(self) -> None:
         self._own.counts["publish_errors"] += 1
@@ -321,12 +373,13 @@ class Metrics(NoopMetrics):
         self._consumer(consumer).counts[kind] += 1
 
     def handler_duration(self, consumer: str, ms: float) -> None:
-        s = self._consumer(consumer)
-        s.hist("handler_duration").record(ms, s.attrs)
+        self._consumer(consumer).hist("handler_duration").record(ms)
 
     def e2e_latency(self, consumer: str, ms: float) -> None:
-        s = self._consumer(consumer)
-        s.hist("e2e_latency").record(ms, s.attrs)
+        self._consumer(consumer).hist("e2e_latency").record(ms)
+
+    def recorder(self, consumer: str) -> ConsumerRecorder:
+        return ConsumerRecorder(self._consumer(consumer))
 
     def reconnect(self) -> None:
         self._own.counts["reconnects"] += 1

@@ -40,7 +40,7 @@ from adapter_runtime import codec, headers, payload
 from adapter_runtime.connection import check_subject, open_connection
 from adapter_runtime.delivery import Outcome, after_failure, nak_delay
 from adapter_runtime.health import HealthServer
-from adapter_runtime.metrics import NoopMetrics, make_metrics
+from adapter_runtime.metrics import NoopMetrics, NoopRecorder, make_metrics
 from adapter_runtime.settings import AdapterSettings
 from adapter_runtime.streams import StreamKeeper, ensure_consumer
 from adapter_runtime.subjects import durable_name_for
@@ -83,7 +83,15 @@ def _num_delivered(msg: Msg) -> int:
 class _Subscription:
     """One subject -> handler binding: its consumer, its pull inbox and its in-flight handlers."""
 
-    def __init__(self, subject: str, full_subject: str, handler: Handler, consumer: str, filt: str) -> None:
+    def __init__(
+        self,
+        subject: str,
+        full_subject: str,
+        handler: Handler,
+        consumer: str,
+        filt: str,
+        recorder: NoopRecorder,
+    ) -> None:
         self.subject = subject
         self.full_subject = full_subject
         self.handler = handler
@@ -104,6 +112,7 @@ class _Subscription:
         self.ticker: asyncio.Task[None] | None = None
         self.backlog = 0
         self.need_rebind = False
+        self.rec = recorder  # this consumer's metric series, bound once
 
 
 class NatsServer:
@@ -178,7 +187,7 @@ class NatsServer:
                 f"consumer {name!r} is already used by another subscription; pass consumer_name="
             )
         filt = s.filter_subject or full
-        sub = _Subscription(subject, full, handler, name, filt)
+        sub = _Subscription(subject, full, handler, name, filt, self.metrics.recorder(name))
         await self._keeper.ensure_covers(filt)
         await self._bind(sub)
         self._subs.append(sub)
@@ -435,7 +444,7 @@ class NatsServer:
         self.stats["consumed"] += 1
         if delivered > 1:
             self.stats["redelivered"] += 1
-        self.metrics.consumed(consumer, delivered > 1)
+        sub.rec.received(delivered > 1)
         hdrs = msg.headers or {}
         try:
             raw = codec.decompress(msg.data, hdrs.get(headers.ENCODING))
@@ -473,22 +482,21 @@ class NatsServer:
                 await self._dead_letter(sub, d, reason, delivered)
             return
         now_ns = time.time_ns()
-        self.metrics.handler_duration(consumer, (time.perf_counter() - started) * 1000.0)
+        handler_ms = (time.perf_counter() - started) * 1000.0
         published_at = hdrs.get(headers.PUBLISHED_AT)
-        if published_at and published_at.isdigit():
-            self.metrics.e2e_latency(consumer, (now_ns - int(published_at)) / 1e6)
+        e2e_ms = (now_ns - int(published_at)) / 1e6 if published_at and published_at.isdigit() else None
         if result is not None and reply_to:
             await self._reply(reply_to, result)
-        if d.settled:
-            return
-        d.settled = True
-        try:
-            await msg.ack()
-        except Exception as exc:  # redelivered after ack_wait: at-least-once
-            log.warning("ack failed on %s: %s", consumer, exc)
-            return
-        self.stats["acked"] += 1
-        self.metrics.outcome(consumer, "acked")
+        acked = False
+        if not d.settled:
+            d.settled = True
+            try:
+                await msg.ack()
+                acked = True
+                self.stats["acked"] += 1
+            except Exception as exc:  # redelivered after ack_wait: at-least-once
+                log.warning("ack failed on %s: %s", consumer, exc)
+        sub.rec.handled(handler_ms, e2e_ms, acked)
 
     async def _keep_alive(self, sub: _Subscription) -> None:
         """Tell the server long handlers are still working so ack_wait does not expire.

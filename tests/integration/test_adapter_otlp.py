@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 from seam_harness.process import free_port
 
@@ -92,3 +93,42 @@ async def test_enable_otel_exports_over_otlp(nats_url: str, tmp_path: Path) -> N
     ):
         assert name in payload, name
     assert b"otlp-app" in payload  # the client_id attribute
+    sums, hists = _latest_values(bodies)
+    # one message published and consumed: counters from the observable callbacks ...
+    for counter in ("nats.messages.published", "nats.messages.consumed", "nats.messages.acked"):
+        assert sums.get(counter) == 1, (counter, sums)
+    # ... and histograms built from the local buckets (no SDK call per value)
+    for hist in ("nats.publish.latency", "nats.persistence.write.latency"):
+        assert hists.get(hist) == (1, 1, 17, "otlp-app", ""), (hist, hists)
+    for hist in ("nats.e2e.latency", "nats.handler.duration"):
+        assert hists.get(hist) == (1, 1, 17, "otlp-app", "otlp"), (hist, hists)
+
+
+def _latest_values(
+    bodies: list[bytes],
+) -> tuple[dict[str, int], dict[str, tuple[int, int, int, str, str]]]:
+    """Per metric, the highest cumulative value seen: counter sums; for histograms (count, sum of
+    bucket counts, number of buckets, client_id, consumer attribute)."""
+    sums: dict[str, int] = {}
+    hists: dict[str, tuple[int, int, int, str, str]] = {}
+    for body in bodies:
+        req = ExportMetricsServiceRequest.FromString(body)
+        for rm in req.resource_metrics:
+            for sm in rm.scope_metrics:
+                for m in sm.metrics:
+                    if m.HasField("sum"):
+                        for sp in m.sum.data_points:
+                            sums[m.name] = max(sums.get(m.name, 0), int(sp.as_int or sp.as_double))
+                    elif m.HasField("histogram"):
+                        for hp in m.histogram.data_points:
+                            attrs = {a.key: a.value.string_value for a in hp.attributes}
+                            value = (
+                                int(hp.count),
+                                sum(hp.bucket_counts),
+                                len(hp.bucket_counts),
+                                attrs.get("client_id", ""),
+                                attrs.get("consumer", ""),
+                            )
+                            if value > hists.get(m.name, (0, 0, 0, "", "")):
+                                hists[m.name] = value
+    return sums, hists

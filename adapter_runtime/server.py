@@ -50,6 +50,12 @@ log = logging.getLogger("adapter_runtime")
 Handler = Callable[..., Any]
 
 _REBIND_AFTER_ERRORS = 3
+# Pull requests expire after at most this long. A stop has to wait for outstanding requests to
+# expire (or be filled) so that nothing they deliver is stranded until ack_wait; there is no way to
+# cancel a pull request, and dropping the inbox early races with a delivery already under way.
+# Short requests keep that wait short; idle they cost one request and one 408 a second, about what
+# the idle heartbeats of a 5 s request cost.
+_MAX_REQUEST_EXPIRY = 1.0
 _ERROR_BACKOFF_MAX = 5.0
 
 
@@ -243,11 +249,13 @@ class NatsServer:
             sub.wake.set()
             if sub.loop_task is not None:
                 sub.loop_task.cancel()
-        # outstanding pull requests expire within fetch_timeout; what they still deliver is nak'ed
+        # outstanding pull requests expire within _MAX_REQUEST_EXPIRY (the server answers 408 then);
+        # what they still deliver meanwhile is nak'ed at once
         start = time.monotonic()
         self._check_requests_settled()
+        expiry = min(s.fetch_timeout, _MAX_REQUEST_EXPIRY)
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._requests_settled.wait(), min(grace, s.fetch_timeout + 0.5))
+            await asyncio.wait_for(self._requests_settled.wait(), min(grace, expiry + 0.5))
         tasks = [t for sub in self._subs for t in sub.inflight]
         if tasks:
             remaining = max(0.0, grace - (time.monotonic() - start))
@@ -336,10 +344,10 @@ class NatsServer:
     async def _pull_loop(self, sub: _Subscription) -> None:
         """Keep pull requests outstanding for exactly the free handler slots.
 
-        Requests expire after fetch_timeout, so the server answers (message or 408) at least that
-        often; silence for longer means the requests were lost (broker restart, #504) and the
-        inbox and consumer are re-created. A consumer deleted out of band answers 409 or is
-        noticed by the idle consumer check and re-created.
+        Requests expire after min(fetch_timeout, 1 s), so the server answers (message or 408) at
+        least that often; silence for 2 x fetch_timeout + 1 s means the requests were lost (broker
+        restart, #504) and the inbox and consumer are re-created. A consumer deleted out of band
+        answers 409 or is noticed by the idle consumer check and re-created.
         """
         s = self.settings
         errors = 0
@@ -377,9 +385,8 @@ class NatsServer:
     async def _request(self, sub: _Subscription, n: int) -> None:
         assert self.nc is not None
         s = self.settings
-        req: dict[str, Any] = {"batch": n, "expires": int(s.fetch_timeout * 1e9)}
-        if s.fetch_timeout >= 2:
-            req["idle_heartbeat"] = int(min(s.fetch_timeout / 4, 5.0) * 1e9)
+        expiry = min(s.fetch_timeout, _MAX_REQUEST_EXPIRY)
+        req: dict[str, Any] = {"batch": n, "expires": int(expiry * 1e9)}
         sub.requested += n
         if sub.requested == n:
             sub.last_heard = time.monotonic()  # the silence clock starts with the first request

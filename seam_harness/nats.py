@@ -9,7 +9,15 @@ import time
 import urllib.request
 from pathlib import Path
 
-from seam_harness.process import HarnessError, ManagedProcess, find_binary, free_port, tail, wait_for_port
+from seam_harness.process import (
+    HarnessError,
+    ManagedProcess,
+    find_binary,
+    free_port,
+    scratch_dir,
+    tail,
+    wait_for_port,
+)
 
 
 class NatsProcess:
@@ -30,7 +38,7 @@ class NatsProcess:
         self._own_dir = store_dir is None and log_dir is None
         base = Path(tempfile.mkdtemp(prefix=f"seam-nats-{name}-")) if self._own_dir else None
         self.base_dir = base
-        self.store_dir = store_dir or (base / "store" if base else Path(tempfile.mkdtemp()))
+        self.store_dir = store_dir or (base / "store" if base else scratch_dir(f"nats-{name}-"))
         self.name = name
         self.port = port or free_port()
         self.monitor_port = free_port()

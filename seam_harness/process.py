@@ -6,12 +6,14 @@ this so that no test leaves a process behind and every log survives for the fail
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +27,22 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+_scratch_root: Path | None = None
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A fresh directory under one per-process root that is removed when the process exits.
+
+    Logs written here outlive the test that made them (so failure reports can show them) but not
+    the test run.
+    """
+    global _scratch_root
+    if _scratch_root is None:
+        _scratch_root = Path(tempfile.mkdtemp(prefix="seam-run-"))
+        atexit.register(shutil.rmtree, _scratch_root, True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=_scratch_root))
 
 
 def cache_dir() -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any
 import yaml
 
 from seam_harness.kube import ControlPlane
-from seam_harness.process import ManagedProcess, free_port, tail
+from seam_harness.process import ManagedProcess, free_port, scratch_dir, tail
 
 REPO = Path(__file__).resolve().parents[2]
 CRDS = REPO / "crds"
@@ -53,7 +52,7 @@ class OperatorProcess:
         env: dict[str, str] | None = None,
     ) -> None:
         self.health_port = free_port()
-        self.log_path = Path(tempfile.mkdtemp(prefix=f"seam-operator-{name}-")) / "operator.log"
+        self.log_path = scratch_dir(f"operator-{name}-") / "operator.log"
         argv = [
             sys.executable,
             "-m",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import yaml
 from adapter_runtime.settings import AdapterSettings
 from seam_harness.kube import ControlPlane
 from seam_harness.nats import NatsProcess
-from seam_harness.process import free_port
+from seam_harness.process import free_port, scratch_dir
 from tests.e2e.operator_process import (
     REPO,
     OperatorProcess,
@@ -116,7 +115,7 @@ def webhook_args(config_name: str) -> tuple[str, ...]:
         "--webhook-addr",
         "127.0.0.1",
         "--webhook-cert-dir",
-        tempfile.mkdtemp(prefix="seam-webhook-certs-"),
+        str(scratch_dir("webhook-certs-")),
         "--webhook-config-name",
         config_name,
     )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
+from seam_harness.kube import ControlPlane
+from seam_harness.nats import NatsCluster
 from tests.e2e.operator_process import (
     OperatorProcess,
     apply,
@@ -13,9 +16,6 @@ from tests.e2e.operator_process import (
     stream_doc,
     wait_ready,
 )
-
-from seam_harness.kube import ControlPlane
-from seam_harness.nats import NatsCluster
 
 pytestmark = pytest.mark.e2e
 

@@ -6,6 +6,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
+from seam_harness.kube import ControlPlane
+from seam_harness.nats import NatsProcess
 from tests.e2e.nats_probe import consumer_config, js, stream_config
 from tests.e2e.operator_process import (
     OperatorProcess,
@@ -19,9 +22,6 @@ from tests.e2e.operator_process import (
     stream_doc,
     wait_ready,
 )
-
-from seam_harness.kube import ControlPlane
-from seam_harness.nats import NatsProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.e2e.operator_process import REPO, OperatorProcess, apply, poll, stream_doc, wait_ready
 
 from seam_harness.kube import ControlPlane
 from seam_harness.nats import NatsProcess
+from tests.e2e.operator_process import REPO, OperatorProcess, apply, poll, stream_doc, wait_ready
 
 pytestmark = pytest.mark.e2e
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.e2e.nats_probe import stream_config
-from tests.e2e.operator_process import OperatorProcess, apply, install_crds, poll, stream_doc, wait_ready
 
 from seam_harness.kube import ControlPlane
 from seam_harness.nats import NatsProcess
+from tests.e2e.nats_probe import stream_config
+from tests.e2e.operator_process import OperatorProcess, apply, install_crds, poll, stream_doc, wait_ready
 
 pytestmark = pytest.mark.e2e
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
+from seam_harness.kube import ControlPlane
+from seam_harness.nats import NatsProcess
 from tests.e2e.nats_probe import consumer_config, js, publish, stream_config
 from tests.e2e.operator_process import (
     OperatorProcess,
@@ -17,9 +20,6 @@ from tests.e2e.operator_process import (
     stream_doc,
     wait_ready,
 )
-
-from seam_harness.kube import ControlPlane
-from seam_harness.nats import NatsProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -1,7 +1,6 @@
 """A consumer with a backoff never shows ack_wait drift: the server replaces it by backoff[0]."""
 
 import pytest
-
 from jetstream_operator.mapping.drift import config_drift
 
 pytestmark = pytest.mark.unit

@@ -74,8 +74,11 @@ async def drift_loop(
     # A (re)started daemon follows a restart or a peering pause, during which another replica
     # may have written status: trust the resource's status again, not our memory of it.
     item.written = None
-    # Spread the first resync so hundreds of resources do not hit NATS in the same second.
-    delay = rt.settings.resync_seconds * random.uniform(0.5, 1.0)
+    # The create/resume handler has just reconciled, so the first resync is due one full period
+    # later (spread so hundreds of resources do not hit NATS in the same second). An earlier
+    # first pass would, during a bulk apply, re-patch every Stream's consumerCount while its
+    # Consumers are still arriving. Advisories and dependency changes still wake it at once.
+    delay = rt.settings.resync_seconds * random.uniform(1.0, 1.5)
     try:
         while not stopped:
             await _wait(wake, stopped, delay)

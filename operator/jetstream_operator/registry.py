@@ -57,6 +57,10 @@ class Registry:
             item = self._items[key] = Tracked(key)
         return item
 
+    def find(self, plural: str, namespace: str, name: str) -> Tracked | None:
+        """The entry if this replica tracks the resource (unlike `track`, never creates one)."""
+        return self._items.get(ResourceKey(plural, namespace, name))
+
     def forget(self, plural: str, namespace: str, name: str) -> None:
         self._items.pop(ResourceKey(plural, namespace, name), None)
 

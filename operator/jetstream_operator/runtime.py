@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from jetstream_operator.config import OperatorSettings
 from jetstream_operator.connections import ConnectionPool
@@ -18,3 +20,6 @@ class Runtime:
     pool: ConnectionPool
     registry: Registry
     configs: ConfigCache = field(default_factory=lambda: ConfigCache(ttl=30.0))
+    # kopf index of Stream resources, (namespace, name) -> stores of slim bodies (handlers/streams.py),
+    # so a Consumer reconcile reads its Stream from memory instead of GETting it. None: always GET.
+    streams: Mapping[tuple[str, str], Any] | None = None

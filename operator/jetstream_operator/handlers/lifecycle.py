@@ -63,7 +63,9 @@ async def ensure_peering(kube: KubeAPI, op: OperatorSettings) -> None:
 
 
 @kopf.on.startup()
-async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def startup(
+    settings: kopf.OperatorSettings, memo: kopf.Memo, stream_index: kopf.Index[Any, Any], **_: Any
+) -> None:
     op: OperatorSettings = memo.operator_settings
     apply_kopf_settings(settings, op)
     registry = Registry()
@@ -88,7 +90,12 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     kube = KubeAPI(await make_api_client())
     pool = ConnectionPool(request_timeout=op.request_timeout, on_advisory=on_advisory, on_state=on_state)
     memo.runtime = Runtime(
-        settings=op, kube=kube, pool=pool, registry=registry, configs=ConfigCache(ttl=op.resync_seconds)
+        settings=op,
+        kube=kube,
+        pool=pool,
+        registry=registry,
+        configs=ConfigCache(ttl=op.resync_seconds),
+        streams=stream_index,
     )
     if not op.standalone:
         await ensure_peering(kube, op)

@@ -32,6 +32,22 @@ def _wake_consumers(registry: Registry) -> Any:
     return hook
 
 
+@kopf.index(GROUP, VERSION, STREAM)
+def stream_index(
+    namespace: str | None, name: str | None, spec: kopf.Spec, status: kopf.Status, **_: Any
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Stream resources in memory for the Consumers referencing them (no GET per reconcile).
+
+    Keeps only what `reconcile.consumer.resolve_stream` reads: the spec and the conditions.
+    """
+    slim = {
+        "metadata": {"namespace": namespace, "name": name},
+        "spec": dict(spec),
+        "status": {"conditions": list(status.get("conditions") or [])},
+    }
+    return {(str(namespace), str(name)): slim}
+
+
 @kopf.on.resume(GROUP, VERSION, STREAM)
 @kopf.on.create(GROUP, VERSION, STREAM)
 @kopf.on.update(GROUP, VERSION, STREAM, field="spec")

@@ -31,6 +31,23 @@ def parse_spec(body: Mapping[str, Any]) -> ConsumerSpec:
         raise ReconcileFailure("InvalidSpec", str(exc), transient=False) from None
 
 
+async def stream_resource(rt: Runtime, namespace: str, name: str) -> Mapping[str, Any] | None:
+    """The Stream resource from the in-memory index, with the newest status this replica wrote.
+
+    The watch may not have delivered our own last status patch yet (the Stream hook wakes its
+    Consumers right after writing it), so that write wins over the indexed conditions. A
+    Stream missing from the index may just not have reached our watch yet: ask the apiserver.
+    """
+    store = rt.streams.get((namespace, name)) if rt.streams is not None else None
+    indexed = next(iter(store), None) if store else None
+    if indexed is None:
+        return await rt.kube.get(STREAM, namespace, name)
+    tracked = rt.registry.find(STREAM, namespace, name)
+    if tracked is not None and tracked.written is not None:
+        return {**indexed, "status": tracked.written}
+    return indexed
+
+
 async def resolve_stream(
     rt: Runtime, namespace: str, spec: ConsumerSpec, *, require_ready: bool = True
 ) -> tuple[str, str | None]:
@@ -38,7 +55,7 @@ async def resolve_stream(
     if spec.stream_ref is None:
         return str(spec.stream_name), spec.connection_ref.name if spec.connection_ref else None
     ref = spec.stream_ref.name
-    stream_body = await rt.kube.get(STREAM, namespace, ref)
+    stream_body = await stream_resource(rt, namespace, ref)
     if stream_body is None:
         raise ReconcileFailure("StreamNotFound", f"waiting for Stream {namespace}/{ref}: it does not exist")
     ready, reason = ready_of(stream_body.get("status"))

@@ -160,7 +160,7 @@ class AdapterSettings(BaseSettings):
     filter_subject: str | None = None
     nak_delay: float = Field(1.0, ge=0, description="first redelivery delay; doubles per delivery")
     nak_delay_max: float = Field(60.0, ge=0)
-    fetch_timeout: float = Field(5.0, gt=0, description="long-poll wait of one pull request")
+    fetch_timeout: float = Field(5.0, gt=0, description="idle check period; requests wait min(this, 1 s)")
     backlog_poll_interval: float = Field(10.0, gt=0)
     drain_grace_seconds: float = Field(25.0, ge=0)
 

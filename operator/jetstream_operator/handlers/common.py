@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -42,16 +43,16 @@ async def reconcile_or_retry(
         raise kopf.TemporaryError(f"{item.problem}; retrying in {delay:g}s", delay=delay)
 
 
-async def _wait(wake: asyncio.Event, stopped: Any, delay: float) -> None:
-    async def stop() -> None:
-        await stopped.wait()
+async def _wait(wake: asyncio.Event, delay: float) -> None:
+    """Sleep until woken or `delay` passes, without a helper task.
 
-    tasks = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop())}
-    try:
-        await asyncio.wait(tasks, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
+    kopf cancels a daemon's task as soon as it stops it (deletion, pause, shutdown: no
+    cancellation backoff is set), so waiting on `stopped` as well would only cost two extra
+    tasks per resource, i.e. thousands during a bulk apply.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(delay):
+            await wake.wait()
 
 
 async def drift_loop(
@@ -81,7 +82,7 @@ async def drift_loop(
     delay = rt.settings.resync_seconds * random.uniform(1.0, 1.5)
     try:
         while not stopped:
-            await _wait(wake, stopped, delay)
+            await _wait(wake, delay)
             if stopped:
                 break
             wake.clear()

@@ -22,15 +22,6 @@ def _remember_logs(request: pytest.FixtureRequest, *paths: Path) -> None:
     node.stash.setdefault(_LOGS_KEY, []).extend(paths)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    report = yield
-    if report.failed:
-        for path in item.stash.get(_LOGS_KEY, []):
-            report.sections.append((f"server log {path.name}", tail(path, 60)))
-    return report
-
-
 @pytest.fixture
 def nats_server(request: pytest.FixtureRequest) -> Iterator[NatsProcess]:
     """A fresh single nats-server with JetStream on file storage, private to the test."""
@@ -100,13 +91,16 @@ def toxiproxy(request: pytest.FixtureRequest) -> Iterator[Toxiproxy]:
         proxy_server.stop()
 
 
-@pytest.hookimpl(wrapper=True, specname="pytest_runtest_makereport")
-def pytest_runtest_makereport_kube_logs(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    """A failing test that used the control plane gets the tail of every server log in its report."""
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A failing test gets the tail of the log of every server it used in its report."""
     report = yield
-    plane = item.config.stash.get(_KUBE_KEY, None)
-    if report.failed and plane is not None and "kube" in getattr(item, "fixturenames", ()):
-        report.sections.append(("control plane logs", plane.log_tails(40)))
+    if report.failed:
+        for path in item.stash.get(_LOGS_KEY, []):
+            report.sections.append((f"server log {path.name}", tail(path, 60)))
+        plane = item.config.stash.get(_KUBE_KEY, None)
+        if plane is not None and "kube" in getattr(item, "fixturenames", ()):
+            report.sections.append(("control plane logs", plane.log_tails(40)))
     return report
 
 

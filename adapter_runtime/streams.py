@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 from nats.js.manager import JetStreamManager
 
 from adapter_runtime.settings import AdapterSettings
@@ -16,6 +21,30 @@ log = logging.getLogger("adapter_runtime")
 
 _ERR_STREAM_NAME_IN_USE = 10058
 _ERR_CONSUMER_EXISTS = 10148
+
+# The JetStream API is briefly unavailable while a cluster elects its meta or stream leaders, or
+# right after a restart: such answers (or none) are retried, never reported as a setup error.
+_TRANSIENT = (NatsTimeoutError, NoRespondersError, ServiceUnavailableError)
+_T = TypeVar("_T")
+
+
+async def retry_transient(op: Callable[[], Awaitable[_T]], *, budget: float, what: str) -> _T:
+    """Run a JetStream API operation, retrying transient failures with backoff for `budget` seconds."""
+    deadline = time.monotonic() + budget
+    delay = 0.1
+    while True:
+        try:
+            return await op()
+        except _TRANSIENT as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.info("%s: JetStream API not ready (%s), retrying in %.1fs", what, type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def _setup_budget(settings: AdapterSettings) -> float:
+    return max(settings.connect_timeout, 10.0)
 
 
 class StreamSetupError(RuntimeError):
@@ -35,6 +64,11 @@ class StreamKeeper:
 
     async def ensure_covers(self, subject: str) -> None:
         """The configured stream exists and captures ``subject`` (adds it when subjects are implicit)."""
+        await retry_transient(
+            lambda: self._ensure_covers(subject), budget=_setup_budget(self.s), what="stream setup"
+        )
+
+    async def _ensure_covers(self, subject: str) -> None:
         name = self.s.stream_name
         if not self.s.create_stream:
             try:
@@ -51,9 +85,13 @@ class StreamKeeper:
     async def ensure_dead_letter(self) -> None:
         if not self.s.create_stream:
             return
-        async with self._lock:
-            dlq = self.s.effective_dead_letter_subject
-            await self._ensure(self.s.dead_letter_stream, [dlq], dlq, api.StorageType.FILE)
+        dlq = self.s.effective_dead_letter_subject
+
+        async def once() -> None:
+            async with self._lock:
+                await self._ensure(self.s.dead_letter_stream, [dlq], dlq, api.StorageType.FILE)
+
+        await retry_transient(once, budget=_setup_budget(self.s), what="dead-letter stream setup")
 
     async def _ensure(self, name: str, explicit: list[str], subject: str, storage: api.StorageType) -> None:
         try:
@@ -108,6 +146,16 @@ async def ensure_consumer(
     jsm: JetStreamManager, settings: AdapterSettings, name: str, filter_subject: str
 ) -> api.ConsumerInfo:
     """Bind to the consumer as it is, or create it (idempotent; also after an out-of-band delete)."""
+    return await retry_transient(
+        lambda: _ensure_consumer_once(jsm, settings, name, filter_subject),
+        budget=_setup_budget(settings),
+        what=f"consumer {name} setup",
+    )
+
+
+async def _ensure_consumer_once(
+    jsm: JetStreamManager, settings: AdapterSettings, name: str, filter_subject: str
+) -> api.ConsumerInfo:
     stream = settings.stream_name
     try:
         return await jsm.consumer_info(stream, name)

@@ -33,6 +33,7 @@ class Tracked:
     key: ResourceKey
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event | None = None  # set while the drift daemon runs
+    missed: bool = False  # a nudge came while no daemon ran: the next daemon checks at once
     pool_key: str | None = None
     stream: str | None = None  # NATS stream name in use
     consumer: str | None = None  # NATS consumer name in use (consumers only)
@@ -72,9 +73,13 @@ class Registry:
         """Wake the daemons of `items`; returns how many were awake to receive it."""
         woken = 0
         for item in items:
-            if item.wake is not None and not item.deleting:
+            if item.deleting:
+                continue
+            if item.wake is not None:
                 item.wake.set()
                 woken += 1
+            else:
+                item.missed = True
         return woken
 
     def using_stream(self, pool_key: str, stream: str) -> list[Tracked]:

@@ -19,6 +19,15 @@ async def test_nudge_only_reaches_awake_daemons() -> None:
     assert registry.nudge([awake]) == 0 and not awake.wake.is_set()
 
 
+def test_nudge_without_a_running_daemon_is_remembered_for_the_next_one() -> None:
+    registry = Registry()
+    asleep, gone = registry.track(STREAM, "ns", "b"), registry.track(STREAM, "ns", "c")
+    gone.deleting = True
+    assert registry.nudge([asleep, gone]) == 0
+    assert asleep.missed, "the daemon that starts next must check at once"
+    assert not gone.missed
+
+
 def test_track_returns_the_same_item() -> None:
     registry = Registry()
     assert registry.track(STREAM, "ns", "a") is registry.track(STREAM, "ns", "a")

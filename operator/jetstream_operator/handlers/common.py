@@ -80,6 +80,11 @@ async def drift_loop(
     # first pass would, during a bulk apply, re-patch every Stream's consumerCount while its
     # Consumers are still arriving. Advisories and dependency changes still wake it at once.
     delay = rt.settings.resync_seconds * random.uniform(1.0, 1.5)
+    # An advisory that arrived before this daemon started (kopf starts daemons a little after the
+    # create handler, later under load) or while this replica was paused must not wait a period.
+    if item.missed:
+        item.missed = False
+        wake.set()
     try:
         while not stopped:
             await _wait(wake, delay)

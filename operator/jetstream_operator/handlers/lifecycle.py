@@ -62,7 +62,7 @@ async def ensure_peering(kube: KubeAPI, op: OperatorSettings) -> None:
                 )
 
 
-@kopf.on.startup()
+@kopf.on.startup()  # type: ignore[arg-type]  # kopf passes indexes by name; its stub does not say so
 async def startup(
     settings: kopf.OperatorSettings, memo: kopf.Memo, stream_index: kopf.Index[Any, Any], **_: Any
 ) -> None:

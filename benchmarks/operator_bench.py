@@ -317,7 +317,11 @@ def install_crds(plane: ControlPlane, source: tuple[str, str], kinds: tuple[Kind
     so a controller started at once would begin with retries.
     """
     plane.kubectl("apply", "--server-side", "--force-conflicts", *source)
-    plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+    plane.wait_established(
+        *plane.kubectl("get", "crd", "-o", "name")
+        .stdout.replace("customresourcedefinition.apiextensions.k8s.io/", "")
+        .split()
+    )
     deadline = time.monotonic() + 60
     for kind in kinds:
         while plane.kubectl("get", f"{kind.plural}.{kind.group}", "-A", check=False).returncode != 0:

@@ -24,8 +24,14 @@ NATS_URL=${SEAM_NATS_SERVER_URLS%%,*}
 
 say "CRDs"
 "${KUBECTL[@]}" apply --server-side --force-conflicts -k crds/ >/dev/null
-"${KUBECTL[@]}" wait --for=condition=Established --timeout=60s \
-  crd/streams.jetstream.oppie.xyz crd/consumers.jetstream.oppie.xyz crd/natsconnections.jetstream.oppie.xyz
+# kubectl wait fails at once (not waits) while a new CRD has no status conditions yet: retry.
+for attempt in $(seq 60); do
+  "${KUBECTL[@]}" wait --for=condition=Established --timeout=60s \
+    crd/streams.jetstream.oppie.xyz crd/consumers.jetstream.oppie.xyz crd/natsconnections.jetstream.oppie.xyz \
+    2>/dev/null && break
+  [ "$attempt" -lt 60 ] || { echo "CRDs not Established" >&2; exit 1; }
+  sleep 1
+done
 "${KUBECTL[@]}" create namespace "$NS" --dry-run=client -o yaml | "${KUBECTL[@]}" apply -f - >/dev/null
 
 say "operator (log: $OP_LOG)"

@@ -359,6 +359,29 @@ class ControlPlane:
         """kubectl ... -o json, parsed."""
         return json.loads(self.kubectl(*args, "-o", "json", kubeconfig=kubeconfig).stdout)
 
+    def wait_established(self, *crds: str, timeout: float = 60.0) -> None:
+        """Wait until every CRD is Established.
+
+        `kubectl wait --for=condition=Established` fails at once, instead of waiting, when it reads
+        a CRD whose status has no conditions yet (right after creation), so poll instead.
+        """
+        deadline = time.monotonic() + timeout
+        pending = list(crds)
+        while pending:
+            crd = pending[0]
+            done = self.kubectl("get", "crd", crd, "-o", "json", check=False)
+            conditions = (
+                json.loads(done.stdout).get("status", {}).get("conditions") or []
+                if done.returncode == 0
+                else []
+            )
+            if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+                pending.pop(0)
+                continue
+            if time.monotonic() > deadline:
+                raise HarnessError(f"CRD {crd} not Established after {timeout}s: {conditions or done.stderr}")
+            time.sleep(0.1)
+
     def create_namespace(self, prefix: str = "test") -> str:
         """Create a namespace with a random suffix and return its name."""
         name = f"{prefix[:40].rstrip('-')}-{secrets.token_hex(3)}"

@@ -16,8 +16,8 @@ from seam_harness.toxiproxy import Toxiproxy
 _LOGS_KEY = pytest.StashKey[list[Path]]()
 
 
-def _remember_logs(request: pytest.FixtureRequest, *paths: Path) -> None:
-    """Logs of servers a test used are attached to its report when it fails."""
+def attach_logs(request: pytest.FixtureRequest, *paths: Path) -> None:
+    """Logs of processes a test used (servers, the operator) are attached to its report when it fails."""
     node = request.node
     node.stash.setdefault(_LOGS_KEY, []).extend(paths)
 
@@ -26,7 +26,7 @@ def _remember_logs(request: pytest.FixtureRequest, *paths: Path) -> None:
 def nats_server(request: pytest.FixtureRequest) -> Iterator[NatsProcess]:
     """A fresh single nats-server with JetStream on file storage, private to the test."""
     server = NatsProcess()
-    _remember_logs(request, server.log_path)
+    attach_logs(request, server.log_path)
     server.start()
     try:
         yield server
@@ -43,7 +43,7 @@ def nats_url(nats_server: NatsProcess) -> str:
 def nats_cluster(request: pytest.FixtureRequest) -> Iterator[NatsCluster]:
     """A 3-node JetStream cluster on loopback."""
     cluster = NatsCluster(3)
-    _remember_logs(request, *cluster.log_paths)
+    attach_logs(request, *cluster.log_paths)
     cluster.start()
     try:
         yield cluster
@@ -83,7 +83,7 @@ def kube_namespace(kube: ControlPlane, request: pytest.FixtureRequest) -> Iterat
 def toxiproxy(request: pytest.FixtureRequest) -> Iterator[Toxiproxy]:
     """A toxiproxy-server private to the test; create proxies with `toxiproxy.proxy(name, upstream)`."""
     proxy_server = Toxiproxy()
-    _remember_logs(request, proxy_server.log_path)
+    attach_logs(request, proxy_server.log_path)
     proxy_server.start()
     try:
         yield proxy_server
@@ -97,7 +97,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     report = yield
     if report.failed:
         for path in item.stash.get(_LOGS_KEY, []):
-            report.sections.append((f"server log {path.name}", tail(path, 60)))
+            report.sections.append((f"server log {path.name}", tail(path, 150)))
         plane = item.config.stash.get(_KUBE_KEY, None)
         if plane is not None and "kube" in getattr(item, "fixturenames", ()):
             report.sections.append(("control plane logs", plane.log_tails(40)))

@@ -104,9 +104,10 @@ class OperatorProcess:
 
 def install_crds(kube: ControlPlane) -> None:
     kube.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(CRDS))
-    for crd in ("streams", "consumers", "natsconnections"):
-        kube.kubectl("wait", "--for=condition=Established", f"crd/{crd}.jetstream.oppie.xyz", "--timeout=60s")
-    kube.kubectl("wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev", "--timeout=60s")
+    kube.wait_established(
+        *(f"{crd}.jetstream.oppie.xyz" for crd in ("streams", "consumers", "natsconnections")),
+        "kopfpeerings.kopf.dev",
+    )
 
 
 def apply(kube: ControlPlane, namespace: str, *docs: dict[str, Any]) -> None:

@@ -38,7 +38,7 @@ CRD_NAMES = [
 def crds(kube: ControlPlane) -> list[str]:
     """Install every CRD (idempotent: other modules may have done it) and wait until Established."""
     kube.kubectl("apply", "-k", str(CRDS))
-    kube.kubectl("wait", "--for=condition=Established", *[f"crd/{n}" for n in CRD_NAMES], "--timeout=60s")
+    kube.wait_established(*CRD_NAMES)
     return CRD_NAMES
 
 

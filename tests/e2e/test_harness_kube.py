@@ -47,7 +47,7 @@ def _running(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def widget_crd(kube: ControlPlane) -> str:
     kube.kubectl("apply", "-f", str(FIXTURES / "harness-crd.yaml"))
-    kube.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    kube.wait_established(CRD_NAME)
     return CRD_NAME
 
 

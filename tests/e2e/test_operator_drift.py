@@ -9,6 +9,7 @@ import pytest
 
 from seam_harness.kube import ControlPlane
 from seam_harness.nats import NatsProcess
+from seam_harness.pytest_plugin import attach_logs
 from tests.e2e.nats_probe import consumer_config, js, stream_config
 from tests.e2e.operator_process import (
     OperatorProcess,
@@ -30,9 +31,13 @@ RESYNC = 120.0
 
 
 @pytest.fixture
-def operator(kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess) -> Iterator[OperatorProcess]:
+def operator(
+    kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess, request: pytest.FixtureRequest
+) -> Iterator[OperatorProcess]:
     install_crds(kube)
-    op = OperatorProcess(kube, kube_namespace, nats_server.url, resync_seconds=RESYNC).start()
+    op = OperatorProcess(kube, kube_namespace, nats_server.url, resync_seconds=RESYNC)
+    attach_logs(request, op.log_path)
+    op.start()
     try:
         yield op
     finally:

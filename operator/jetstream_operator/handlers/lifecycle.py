@@ -82,6 +82,14 @@ async def startup(
             items = [i for i in items if i.observe]
         if registry.nudge(items):
             log.info("advisory %s for %s%s: reconciling", kind, stream, f"/{consumer}" if consumer else "")
+        else:
+            log.debug(
+                "advisory %s for %s%s: no running daemon among %s",
+                kind,
+                stream,
+                f"/{consumer}" if consumer else "",
+                [str(i.key) for i in items],
+            )
 
     async def on_state(pool_key: str, connected: bool) -> None:
         # Report NATS outages (and recoveries) now rather than at the next resync.

@@ -82,6 +82,21 @@ async def _upsert(api: JetStreamAPI, stream: str, config: dict[str, Any], action
 
 
 async def reconcile_consumer(rt: Runtime, body: Mapping[str, Any], item: Tracked) -> Outcome:
+    try:
+        return await _reconcile_consumer(rt, body, item)
+    except ReconcileFailure as failure:
+        if failure.reason == "StreamNotFound" and item.stream_resource and not item.observe:
+            # The Stream resource exists but its NATS stream is gone: have the Stream repair it now
+            # rather than rely on one advisory reaching the Stream (the Consumer is woken again
+            # once its Stream is back).
+            namespace = str((body.get("metadata") or {}).get("namespace"))
+            stream_item = rt.registry.find(STREAM, namespace, item.stream_resource)
+            if stream_item is not None:
+                rt.registry.nudge([stream_item])
+        raise
+
+
+async def _reconcile_consumer(rt: Runtime, body: Mapping[str, Any], item: Tracked) -> Outcome:
     meta = body.get("metadata") or {}
     namespace = str(meta.get("namespace"))
     status = body.get("status") or {}

@@ -11,6 +11,7 @@ import nats
 import pytest
 
 from adapter_runtime import NatsClient, NatsServer, codec
+from tests.integration.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -25,14 +26,6 @@ def opts(url: str, **kw: Any) -> dict[str, Any]:
         "nak_delay_max": 0.2,
         **kw,
     }
-
-
-async def _wait_for(pred: Any, limit: float, what: str) -> None:
-    for _ in range(int(limit * 20)):
-        if pred():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def _dead_letters(url: str, stream: str = "SEAM_DLQ") -> list[Any]:
@@ -68,7 +61,7 @@ async def test_failing_handler_is_redelivered_then_dead_lettered(nats_url: str) 
         await server.subscribe("orders.pay", handler, consumer_name="pay")
         ack = await client.publish("orders.pay", {"poison": True, "order": 13}, headers={"X-Trace": "t-13"})
         await client.publish("orders.pay", {"order": 14})
-        await _wait_for(lambda: server.stats["dead_lettered"] == 1 and ok, 30, "dead letter")
+        await wait_for(lambda: server.stats["dead_lettered"] == 1 and ok, 30, "dead letter")
         await asyncio.sleep(0.3)
         assert calls["poison"] == 3  # exactly max_deliver attempts, never more
         assert server.stats["nak"] == 2 and server.stats["term"] == 1
@@ -97,7 +90,7 @@ async def test_handler_that_recovers_is_acked_not_dead_lettered(nats_url: str) -
     async with NatsClient(**opts(nats_url)) as client, NatsServer(**opts(nats_url, max_deliver=5)) as server:
         await server.subscribe("orders.flaky", flaky, consumer_name="flaky")
         await client.publish("orders.flaky", {"x": 1})
-        await _wait_for(lambda: server.stats["acked"] == 1, 30, "ack after retries")
+        await wait_for(lambda: server.stats["acked"] == 1, 30, "ack after retries")
         assert len(attempts) == 3 and server.stats["nak"] == 2 and server.stats["dead_lettered"] == 0
     assert await _consumer_state(nats_url, "flaky") == (0, 0)
 
@@ -118,7 +111,7 @@ async def test_unknown_encoding_goes_to_dead_letters_without_crashing(nats_url: 
         finally:
             await nc.close()
         await client.publish("mixed.enc", {"fine": True})
-        await _wait_for(lambda: server.stats["dead_lettered"] == 2 and handled, 30, "dead letters")
+        await wait_for(lambda: server.stats["dead_lettered"] == 2 and handled, 30, "dead letters")
         assert handled == [{"fine": True}]
         assert server.stats["term"] == 2
     dead = await _dead_letters(nats_url)
@@ -152,7 +145,7 @@ async def test_compression_round_trip_and_mixed_traffic(nats_url: str) -> None:
         }
         async with NatsServer(**opts(nats_url)) as server:
             await server.subscribe("comp.x", handler)
-            await _wait_for(lambda: len(got) == 5, 30, "all messages")
+            await wait_for(lambda: len(got) == 5, 30, "all messages")
     finally:
         for c in (zstd_c, lz4_c, plain):
             await c.close()

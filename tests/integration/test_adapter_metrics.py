@@ -13,6 +13,7 @@ from adapter_runtime import NatsClient, NatsServer
 from adapter_runtime.metrics import Metrics, NoopMetrics
 from seam_harness.nats import NatsProcess
 from seam_harness.process import free_port
+from tests.integration.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,14 +31,6 @@ def _samples(text: str, client_id: str) -> dict[str, float]:
             if smp.labels.get("client_id") == client_id and "le" not in smp.labels:
                 out[smp.name] = out.get(smp.name, 0.0) + smp.value
     return out
-
-
-async def _wait_for(pred: Any, limit: float, what: str) -> None:
-    for _ in range(int(limit * 20)):
-        if pred():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_metrics_and_health_endpoints(nats_server: NatsProcess) -> None:
@@ -72,17 +65,17 @@ async def test_metrics_and_health_endpoints(nats_server: NatsProcess) -> None:
             await client.publish("metrics.x", {"i": i}, msg_id=f"m{i}")
         await client.publish("metrics.x", {"i": 0}, msg_id="m0")  # duplicate
         await client.publish("metrics.x", {"poison": True})
-        await _wait_for(
+        await wait_for(
             lambda: server.stats["acked"] == 20 and server.stats["dead_lettered"] == 1, 30, "traffic"
         )
         await asyncio.sleep(0.5)  # a backlog poll after the traffic
 
         nats_server.stop()
-        await _wait_for(lambda: not server.ready(), 10, "not ready")
+        await wait_for(lambda: not server.ready(), 10, "not ready")
         assert (await _get(f"http://127.0.0.1:{hport}/readyz"))[0] == 503
         await asyncio.to_thread(nats_server.start)
-        await _wait_for(lambda: client.stats["reconnects"] and server.stats["reconnects"], 30, "reconnect")
-        await _wait_for(lambda: server.ready(), 30, "ready again")
+        await wait_for(lambda: client.stats["reconnects"] and server.stats["reconnects"], 30, "reconnect")
+        await wait_for(lambda: server.ready(), 30, "ready again")
         assert (await _get(f"http://127.0.0.1:{hport}/readyz"))[0] == 200
 
         status, text = await _get(f"http://127.0.0.1:{mport}/metrics")

@@ -10,6 +10,7 @@ import pytest
 
 from adapter_runtime import NatsClient, NatsServer
 from seam_harness.nats import NatsProcess
+from tests.integration.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -26,14 +27,6 @@ def opts(url: str, **kw: Any) -> dict[str, Any]:
         "publish_retries": 60,
         **kw,
     }
-
-
-async def _wait_for(pred: Any, limit: float, what: str) -> None:
-    for _ in range(int(limit * 20)):
-        if pred():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_broker_kill_9_mid_stream_loses_nothing(nats_server: NatsProcess) -> None:
@@ -58,14 +51,14 @@ async def test_broker_kill_9_mid_stream_loses_nothing(nats_server: NatsProcess) 
         return [await f for f in futs]
 
     pub = asyncio.create_task(publisher())
-    await _wait_for(lambda: len(received) >= n // 4, 60, "a quarter of the messages")
+    await wait_for(lambda: len(received) >= n // 4, 60, "a quarter of the messages")
     assert not pub.done()  # the broker dies while the publisher is still publishing
     nats_server.kill()
     await asyncio.sleep(1.0)
     await asyncio.to_thread(nats_server.start)
     acks = await asyncio.wait_for(pub, 120)
     assert len(acks) == n
-    await _wait_for(lambda: len(received) == n, 120, f"all {n} messages (have {len(received)})")
+    await wait_for(lambda: len(received) == n, 120, f"all {n} messages (have {len(received)})")
     assert received == set(range(n))
     assert client.stats["reconnects"] >= 1 and server.stats["reconnects"] >= 1
     await client.close()
@@ -88,14 +81,14 @@ async def test_consumer_deleted_out_of_band_is_recreated(nats_url: str) -> None:
         await server.subscribe("events.del", handler, consumer_name="worker")
         for i in range(10):
             await client.publish("events.del", {"i": i})
-        await _wait_for(lambda: len(set(received)) == 10, 30, "first batch")
+        await wait_for(lambda: len(set(received)) == 10, 30, "first batch")
         nc = await nats.connect(nats_url)
         try:
             js = nc.jetstream()
             assert await js.delete_consumer("SEAM", "worker")
             for i in range(10, 20):
                 await client.publish("events.del", {"i": i})
-            await _wait_for(lambda: set(range(20)) <= set(received), 60, "messages after the delete")
+            await wait_for(lambda: set(range(20)) <= set(received), 60, "messages after the delete")
             info = await js.consumer_info("SEAM", "worker")
             assert info.config.durable_name == "worker"
         finally:
@@ -113,14 +106,14 @@ async def test_stream_deleted_is_recreated_with_create_stream(nats_url: str) -> 
     async with NatsClient(**opts(nats_url)) as client, NatsServer(**opts(nats_url)) as server:
         await server.subscribe("events.stream", handler)
         await client.publish("events.stream", {"i": 0})
-        await _wait_for(lambda: received == [0], 30, "first message")
+        await wait_for(lambda: received == [0], 30, "first message")
         nc = await nats.connect(nats_url)
         try:
             await nc.jetstream().delete_stream("SEAM")
         finally:
             await nc.close()
         await client.publish("events.stream", {"i": 1})  # the publisher re-creates the stream
-        await _wait_for(lambda: 1 in received, 60, "message after the stream was re-created")
+        await wait_for(lambda: 1 in received, 60, "message after the stream was re-created")
 
 
 async def test_network_cut_mid_stream_loses_nothing(nats_server: NatsProcess, toxiproxy: Any) -> None:
@@ -146,14 +139,14 @@ async def test_network_cut_mid_stream_loses_nothing(nats_server: NatsProcess, to
         return [await f for f in futs]
 
     pub = asyncio.create_task(publisher())
-    await _wait_for(lambda: len(received) >= n // 4, 60, "a quarter of the messages")
+    await wait_for(lambda: len(received) >= n // 4, 60, "a quarter of the messages")
     assert not pub.done()
     await asyncio.to_thread(proxy.cut)
     await asyncio.sleep(2.0)
     await asyncio.to_thread(proxy.restore)
     acks = await asyncio.wait_for(pub, 120)
     assert len(acks) == n
-    await _wait_for(lambda: len(received) == n, 120, f"all {n} messages (have {len(received)})")
+    await wait_for(lambda: len(received) == n, 120, f"all {n} messages (have {len(received)})")
     assert received == set(range(n))
     assert client.stats["reconnects"] >= 1 and server.stats["reconnects"] >= 1
     await client.close()
@@ -190,12 +183,12 @@ async def test_cluster_node_loss_mid_stream_loses_nothing(nats_cluster: Any) -> 
         return [await f for f in futs]
 
     pub = asyncio.create_task(publisher())
-    await _wait_for(lambda: len(received) >= n // 4, 60, "a quarter of the messages")
+    await wait_for(lambda: len(received) >= n // 4, 60, "a quarter of the messages")
     assert not pub.done()
     await asyncio.to_thread(nats_cluster.stop_node, 0, kill=True)
     acks = await asyncio.wait_for(pub, 180)
     assert len(acks) == n
-    await _wait_for(lambda: len(received) == n, 180, f"all {n} messages (have {len(received)})")
+    await wait_for(lambda: len(received) == n, 180, f"all {n} messages (have {len(received)})")
     assert received == set(range(n))
     await asyncio.to_thread(nats_cluster.start_node, 0)
     await client.close()

@@ -13,7 +13,7 @@ import asyncio
 import json
 import math
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from dashboards.promql_selectors import (
 )
 from seam_harness.nats import NatsProcess
 from seam_harness.process import free_port
+from tests.integration.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -96,14 +97,6 @@ async def _scrape(port: int) -> str:
     async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/metrics") as r:
         assert r.status == 200
         return await r.text()
-
-
-async def _wait_for(pred: Callable[[], Any], limit: float, what: str) -> None:
-    for _ in range(int(limit * 20)):
-        if pred():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -168,19 +161,19 @@ async def traffic(nats_server: NatsProcess) -> Traffic:
         with pytest.raises(PublishError, match="no stream captures"):
             await failing.publish("dash.nowhere", {"lost": True})
         n = len(consumers)
-        await _wait_for(
+        await wait_for(
             lambda: server.stats["acked"] == 21 * n and server.stats["dead_lettered"] == n, 30, "traffic"
         )
 
         nats_server.stop()
-        await _wait_for(lambda: not server.ready(), 10, "consumer notices the broker is gone")
+        await wait_for(lambda: not server.ready(), 10, "consumer notices the broker is gone")
         await asyncio.to_thread(nats_server.start)
-        await _wait_for(
+        await wait_for(
             lambda: client.stats["reconnects"] and failing.stats["reconnects"] and server.stats["reconnects"],
             30,
             "reconnects",
         )
-        await _wait_for(server.ready, 30, "consumer ready again")
+        await wait_for(server.ready, 30, "consumer ready again")
         await asyncio.sleep(0.6)  # a backlog poll after the reconnect
         text = await _scrape(mport)
     finally:

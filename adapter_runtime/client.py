@@ -103,7 +103,6 @@ class NatsClient:
         self.settings = settings if settings is not None else AdapterSettings.from_options(**options)
         s = self.settings
         self.client_id = s.effective_client_id
-        self.metrics: NoopMetrics = make_metrics(s)
         self.nc: Client | None = None
         self._keeper: StreamKeeper | None = None
         self._health: HealthServer | None = None
@@ -125,6 +124,7 @@ class NatsClient:
         self._disconnected_at = 0.0
         self._closed = False
         self.stats = {"published": 0, "duplicates": 0, "retries": 0, "errors": 0, "reconnects": 0}
+        self.metrics: NoopMetrics = make_metrics(s, self.stats)  # its counters are these stats
         self.max_outstanding_seen = 0
 
     @classmethod
@@ -358,7 +358,6 @@ class NatsClient:
     def _fail(self, p: _Pending, exc: Exception) -> None:
         if not p.future.done():
             self.stats["errors"] += 1
-            self.metrics.publish_error()
             p.future.set_exception(exc)
             # a caller that never awaits the future must not get "exception never retrieved" noise
             p.future.add_done_callback(_retrieve)
@@ -399,7 +398,7 @@ class NatsClient:
         self.stats["published"] += 1
         if ack.duplicate:
             self.stats["duplicates"] += 1
-        self.metrics.published((now - p.started) * 1000.0, (now - p.sent_at) * 1000.0, ack.duplicate)
+        self.metrics.published((now - p.started) * 1000.0, (now - p.sent_at) * 1000.0)
         p.future.set_result(ack)
         self._finish(p)
 
@@ -445,7 +444,6 @@ class NatsClient:
     async def _on_reconnect(self) -> None:
         """Resend at once what was in flight when the connection dropped (same ids: no copies)."""
         self.stats["reconnects"] += 1
-        self.metrics.reconnect()
         log.warning("reconnected to NATS")
         cutoff = self._disconnected_at
         for p in list(self._pending.values()):

@@ -1,16 +1,18 @@
 """Metrics with the design note's names, aggregated locally so the hot path stays cheap.
 
 Measured on the 2-core dev box, one OpenTelemetry SDK ``Counter.add`` costs ~13-25 us and one
-``Histogram.record`` ~14-20 us, several times the adapter's own per-message cost. So the hot path
-only bumps plain integers and fixed histogram buckets (well under 1 us), and the values leave the
-process through the OpenTelemetry metrics API at collection time:
+``Histogram.record`` ~14-20 us, several times the adapter's own per-message cost. So nothing on the
+hot path touches the SDK, and metrics on costs next to nothing over metrics off:
 
-* counters -> OTel ``ObservableCounter`` callbacks reading the local totals;
+* counters are the client's and server's own ``stats`` dicts, which they keep either way; a
+  series holds a reference to them and OTel ``ObservableCounter`` callbacks read them at
+  collection time, so a counter costs nothing extra per message;
+* a histogram value is one ``list.append``; every :data:`FOLD_EVERY` values (and at each scrape or
+  export) the batch is folded into fixed buckets by C-level sort/bisect (:meth:`_Hist.flush`);
 * ``nats.consumer.backlog`` -> OTel ``ObservableGauge`` fed by the consumer-info poll;
-* histograms -> a prometheus_client collector on the same private registry (same names the OTel
-  Prometheus exporter would give them); with ``ENABLE_OTEL=1`` the same buckets also go out over
-  OTLP, added to each periodic export (:mod:`adapter_runtime.otlp_histograms`), so OTLP costs
-  nothing per message either.
+* histograms leave through a prometheus_client collector on the same private registry (same names
+  the OTel Prometheus exporter would give them); with ``ENABLE_OTEL=1`` the same buckets also go
+  out over OTLP, added to each periodic export (:mod:`adapter_runtime.otlp_histograms`).
 
 Nothing happens at import: the process-wide providers are created by the first enabled
 :class:`Metrics`. Attributes are bounded: namespace, pod, stream, consumer, client_id.
@@ -35,6 +37,7 @@ LATENCY_BUCKETS_MS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000
 
 BacklogSource = Callable[[], Iterable[tuple[int, dict[str, str]]]]
 
+# stats key (in the client's / server's own counters) -> metric name
 COUNTERS = {
     "published": "nats.messages.published",
     "duplicates": "nats.messages.duplicates",
@@ -45,7 +48,7 @@ COUNTERS = {
     "term": "nats.messages.term",
     "dead_lettered": "nats.messages.dead_lettered",
     "reconnects": "nats.client.reconnects",
-    "publish_errors": "nats.publish.errors",
+    "errors": "nats.publish.errors",
 }
 HISTOGRAMS = {
     "publish_latency": "nats.publish.latency",
@@ -54,35 +57,77 @@ HISTOGRAMS = {
     "handler_duration": "nats.handler.duration",
 }
 
+# Values a histogram holds unfolded: bounds memory (~32 B each) and amortises the fold.
+FOLD_EVERY = 1024
+
+
+def fold(
+    counts: list[int], total: float, low: float, high: float, values: list[float]
+) -> tuple[list[int], float, float, float]:
+    """Buckets, sum, min and max after adding ``values``; pure, and C-level work per value.
+
+    Bucket i counts values <= LATENCY_BUCKETS_MS[i] (Prometheus ``le``), the last one the rest.
+    Sorting once and bisecting per bound replaces one Python-level bisect per value.
+    """
+    if not values:
+        return list(counts), total, low, high
+    ordered = sorted(values)
+    out = list(counts)
+    below = 0
+    for i, bound in enumerate(LATENCY_BUCKETS_MS):
+        upto = bisect.bisect_right(ordered, bound)
+        out[i] += upto - below
+        below = upto
+    out[-1] += len(ordered) - below
+    return out, total + sum(ordered), min(low, ordered[0]), max(high, ordered[-1])
+
 
 class _Hist:
-    """Cumulative fixed-bucket histogram (bucket i counts values <= LATENCY_BUCKETS_MS[i])."""
+    """Fixed-bucket histogram fed by ``pending.append`` on the hot path.
 
-    __slots__ = ("counts", "max", "min", "sum")
+    Only the thread that records calls :meth:`flush` (the event loop); :meth:`snapshot` may run in
+    any thread (the OTLP exporter's): it copies the pending values (atomic under the GIL) and
+    never mutates, so a value is counted exactly once whichever runs first.
+    """
+
+    __slots__ = ("counts", "lock", "max", "min", "pending", "sum")
 
     def __init__(self) -> None:
         self.counts = [0] * (len(LATENCY_BUCKETS_MS) + 1)
         self.sum = 0.0
         self.min = float("inf")
         self.max = float("-inf")
+        self.pending: list[float] = []
+        self.lock = threading.Lock()
 
     def record(self, value: float) -> None:
-        self.counts[bisect.bisect_left(LATENCY_BUCKETS_MS, value)] += 1
-        self.sum += value
-        if value < self.min:
-            self.min = value
-        if value > self.max:
-            self.max = value
+        """One value off the hot path (the hot path appends to ``pending`` itself)."""
+        self.pending.append(value)
+        if len(self.pending) >= FOLD_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            pending = self.pending
+            if pending:
+                self.counts, self.sum, self.min, self.max = fold(
+                    self.counts, self.sum, self.min, self.max, pending
+                )
+                pending.clear()
+
+    def snapshot(self) -> tuple[list[int], float, float, float]:
+        with self.lock:
+            return fold(self.counts, self.sum, self.min, self.max, list(self.pending))
 
 
 class _Series:
-    """Counters and histograms of one attribute set (one client, or one client x consumer)."""
+    """One attribute set: a live reference to its owner's counters, and its histograms."""
 
     __slots__ = ("attrs", "counts", "hists")
 
-    def __init__(self, attrs: dict[str, str]) -> None:
+    def __init__(self, attrs: dict[str, str], counts: dict[str, int]) -> None:
         self.attrs = attrs
-        self.counts = dict.fromkeys(COUNTERS, 0)
+        self.counts = counts
         self.hists: dict[str, _Hist] = {}
 
     def hist(self, name: str) -> _Hist:
@@ -109,9 +154,9 @@ class _Provider:
 
         for s in list(self.series):
             for key, h in list(s.hists.items()):
-                counts = list(h.counts)  # snapshot: the hot path keeps counting meanwhile
+                counts, total, low, high = h.snapshot()  # the hot path keeps recording meanwhile
                 yield HistSnapshot(
-                    HISTOGRAMS[key], dict(s.attrs), LATENCY_BUCKETS_MS, counts, h.sum, h.min, h.max
+                    HISTOGRAMS[key], dict(s.attrs), LATENCY_BUCKETS_MS, counts, total, low, high
                 )
 
     def counter_totals(self, key: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -119,7 +164,7 @@ class _Provider:
         for s in list(self.series):
             k = tuple(sorted(s.attrs.items()))
             prev = totals.get(k, (0, s.attrs))[0]
-            totals[k] = (prev + s.counts[key], s.attrs)
+            totals[k] = (prev + s.counts.get(key, 0), s.attrs)
         yield from totals.values()
 
 
@@ -243,11 +288,12 @@ class _HistogramCollector:
                     continue
                 if fam is None:
                     fam = HistogramMetricFamily(prom_name, f"{name} (ms)", labels=list(s.attrs))
+                counts, total, _low, _high = h.snapshot()
                 cumulative, acc = [], 0
-                for bound, c in zip(bounds, h.counts, strict=True):
+                for bound, c in zip(bounds, counts, strict=True):
                     acc += c
                     cumulative.append((bound, acc))
-                fam.add_metric(list(s.attrs.values()), cumulative, h.sum)
+                fam.add_metric(list(s.attrs.values()), cumulative, total)
             if fam is not None:
                 yield fam
 
@@ -262,41 +308,41 @@ def prometheus_text() -> bytes:
 
 
 class NoopRecorder:
-    """Per-subscription recorder with metrics off (see :class:`ConsumerRecorder`)."""
+    """Per-subscription histograms with metrics off (see :class:`ConsumerRecorder`)."""
 
     __slots__ = ()
 
-    def received(self, redelivered: bool) -> None: ...
-    def handled(self, handler_ms: float, e2e_ms: float | None, acked: bool) -> None: ...
+    def handled(self, handler_ms: float, e2e_ms: float | None) -> None: ...
+    def failed(self, handler_ms: float) -> None: ...
 
 
 _NOOP_RECORDER = NoopRecorder()
 
 
 class ConsumerRecorder(NoopRecorder):
-    """The consumer's series and histograms looked up once (at subscribe), so a handled message
-    costs two plain calls instead of four name lookups and calls (1.8 -> 0.8 us/msg measured)."""
+    """A consumer's two histograms, bound once at subscribe: a handled message costs two appends
+    and a length check (its counters are the server's own, see the module docstring)."""
 
-    __slots__ = ("_counts", "_e2e", "_handler")
+    __slots__ = ("_e2e", "_e2e_values", "_handler", "_handler_values")
 
     def __init__(self, series: _Series) -> None:
-        self._counts = series.counts
         self._handler = series.hist("handler_duration")
         self._e2e = series.hist("e2e_latency")
+        self._handler_values = self._handler.pending
+        self._e2e_values = self._e2e.pending
 
-    def received(self, redelivered: bool) -> None:
-        counts = self._counts
-        counts["consumed"] += 1
-        if redelivered:
-            counts["redelivered"] += 1
-
-    def handled(self, handler_ms: float, e2e_ms: float | None, acked: bool) -> None:
-        """A handler returned: its duration, the e2e latency (None: no publish time) and the ack."""
-        self._handler.record(handler_ms)
+    def handled(self, handler_ms: float, e2e_ms: float | None) -> None:
+        """A handler returned: its duration and the e2e latency (None: no publish time)."""
+        values = self._handler_values
+        values.append(handler_ms)
         if e2e_ms is not None:
-            self._e2e.record(e2e_ms)
-        if acked:
-            self._counts["acked"] += 1
+            self._e2e_values.append(e2e_ms)
+        if len(values) >= FOLD_EVERY:
+            self._handler.flush()
+            self._e2e.flush()
+
+    def failed(self, handler_ms: float) -> None:
+        self._handler.record(handler_ms)
 
 
 class NoopMetrics:
@@ -304,26 +350,24 @@ class NoopMetrics:
 
     enabled = False
 
-    def published(self, latency_ms: float, write_ms: float, duplicate: bool) -> None: ...
-    def publish_error(self) -> None: ...
-    def consumed(self, consumer: str, redelivered: bool) -> None: ...
-    def outcome(self, consumer: str, kind: str) -> None: ...
-    def handler_duration(self, consumer: str, ms: float) -> None: ...
-    def e2e_latency(self, consumer: str, ms: float) -> None: ...
-    def reconnect(self) -> None: ...
-    def recorder(self, consumer: str) -> NoopRecorder:
+    def published(self, latency_ms: float, write_ms: float) -> None: ...
+    def consumer(self, consumer: str, counts: dict[str, int]) -> NoopRecorder:
         return _NOOP_RECORDER
+
+    def attrs(self, consumer: str) -> dict[str, str] | None:
+        return None
 
     def add_backlog_source(self, source: BacklogSource) -> None: ...
     def remove_backlog_source(self, source: BacklogSource) -> None: ...
 
 
 class Metrics(NoopMetrics):
-    """Local counters/histograms for one client/server; series cached per consumer."""
+    """One client's or server's series. ``counts`` is its own live ``stats`` dict (read, never
+    written here); a server adds one series per consumer with that consumer's counts."""
 
     enabled = True
 
-    def __init__(self, settings: AdapterSettings) -> None:
+    def __init__(self, settings: AdapterSettings, counts: dict[str, int]) -> None:
         self._p = _setup(settings.enable_otel)
         self.base: dict[str, str] = {
             "namespace": settings.namespace or "",
@@ -331,58 +375,37 @@ class Metrics(NoopMetrics):
             "stream": settings.stream_name,
             "client_id": settings.effective_client_id,
         }
-        self._own = self._new_series(self.base)
+        self._own = self._new_series(self.base, counts)
         self._by_consumer: dict[str, _Series] = {}
         self._pub_lat = self._own.hist("publish_latency")
         self._write_lat = self._own.hist("write_latency")
+        self._pub_values = self._pub_lat.pending
+        self._write_values = self._write_lat.pending
 
-    def _new_series(self, attrs: dict[str, str]) -> _Series:
-        s = _Series(attrs)
+    def _new_series(self, attrs: dict[str, str], counts: dict[str, int]) -> _Series:
+        s = _Series(attrs, counts)
         with self._p.lock:
             self._p.series.append(s)
         return s
 
-    def _consumer(self, consumer: str) -> _Series:
+    def consumer(self, consumer: str, counts: dict[str, int]) -> ConsumerRecorder:
+        """The series of one consumer of this server, reading ``counts`` for its counters."""
         s = self._by_consumer.get(consumer)
         if s is None:
-            s = self._by_consumer[consumer] = self._new_series({**self.base, "consumer": consumer})
-        return s
+            s = self._by_consumer[consumer] = self._new_series({**self.base, "consumer": consumer}, counts)
+        return ConsumerRecorder(s)
 
-    def attrs(self, consumer: str) -> dict[str, str]:
-        return self._consumer(consumer).attrs
+    def attrs(self, consumer: str) -> dict[str, str] | None:
+        s = self._by_consumer.get(consumer)
+        return s.attrs if s is not None else None
 
-    def published(self, latency_ms: float, write_ms: float, duplicate: bool) -> None:
-        counts = self._own.counts
-        counts["published"] += 1
-        if duplicate:
-            counts["duplicates"] += 1
-        self._pub_lat.record(latency_ms)
-        self._write_lat.record(write_ms)
-
-    def publish_error(self) -> None:
-        self._own.counts["publish_errors"] += 1
-
-    def consumed(self, consumer: str, redelivered: bool) -> None:
-        counts = self._consumer(consumer).counts
-        counts["consumed"] += 1
-        if redelivered:
-            counts["redelivered"] += 1
-
-    def outcome(self, consumer: str, kind: str) -> None:
-        """kind is one of acked, nak, term, dead_lettered."""
-        self._consumer(consumer).counts[kind] += 1
-
-    def handler_duration(self, consumer: str, ms: float) -> None:
-        self._consumer(consumer).hist("handler_duration").record(ms)
-
-    def e2e_latency(self, consumer: str, ms: float) -> None:
-        self._consumer(consumer).hist("e2e_latency").record(ms)
-
-    def recorder(self, consumer: str) -> ConsumerRecorder:
-        return ConsumerRecorder(self._consumer(consumer))
-
-    def reconnect(self) -> None:
-        self._own.counts["reconnects"] += 1
+    def published(self, latency_ms: float, write_ms: float) -> None:
+        values = self._pub_values
+        values.append(latency_ms)
+        self._write_values.append(write_ms)
+        if len(values) >= FOLD_EVERY:
+            self._pub_lat.flush()
+            self._write_lat.flush()
 
     def add_backlog_source(self, source: BacklogSource) -> None:
         self._p.backlog_sources.append(source)
@@ -392,8 +415,8 @@ class Metrics(NoopMetrics):
             self._p.backlog_sources.remove(source)
 
 
-def make_metrics(settings: AdapterSettings) -> NoopMetrics:
-    """Metrics for one client/server: real when exported somewhere, else the no-op."""
+def make_metrics(settings: AdapterSettings, counts: dict[str, int]) -> NoopMetrics:
+    """Metrics for one client/server (``counts``: its own stats): real when exported somewhere."""
     if settings.metrics_port == 0 and not settings.enable_otel:
         return NoopMetrics()
-    return Metrics(settings)
+    return Metrics(settings, counts)

@@ -40,7 +40,7 @@ from adapter_runtime import codec, headers, payload
 from adapter_runtime.connection import check_subject, open_connection
 from adapter_runtime.delivery import Outcome, after_failure, nak_delay
 from adapter_runtime.health import HealthServer
-from adapter_runtime.metrics import NoopMetrics, NoopRecorder, make_metrics
+from adapter_runtime.metrics import NoopMetrics, make_metrics
 from adapter_runtime.settings import AdapterSettings
 from adapter_runtime.streams import StreamKeeper, ensure_consumer
 from adapter_runtime.subjects import durable_name_for
@@ -57,6 +57,8 @@ _REBIND_AFTER_ERRORS = 3
 # the idle heartbeats of a 5 s request cost.
 _MAX_REQUEST_EXPIRY = 1.0
 _ERROR_BACKOFF_MAX = 5.0
+# per-consumer counters; the names are also metric keys (adapter_runtime.metrics.COUNTERS)
+CONSUMER_COUNTS = ("consumed", "redelivered", "acked", "nak", "term", "dead_lettered")
 
 
 class _Delivery:
@@ -96,7 +98,7 @@ class _Subscription:
         handler: Handler,
         consumer: str,
         filt: str,
-        recorder: NoopRecorder,
+        metrics: NoopMetrics,
     ) -> None:
         self.subject = subject
         self.full_subject = full_subject
@@ -118,7 +120,9 @@ class _Subscription:
         self.ticker: asyncio.Task[None] | None = None
         self.backlog = 0
         self.need_rebind = False
-        self.rec = recorder  # this consumer's metric series, bound once
+        # this consumer's counters (summed into NatsServer.stats, read by its metric series)
+        self.counts = dict.fromkeys(CONSUMER_COUNTS, 0)
+        self.rec = metrics.consumer(consumer, self.counts)  # its histograms, bound once
 
 
 class NatsServer:
@@ -127,7 +131,8 @@ class NatsServer:
     def __init__(self, settings: AdapterSettings | None = None, /, **options: Any) -> None:
         self.settings = settings if settings is not None else AdapterSettings.from_options(**options)
         self.client_id = self.settings.effective_client_id
-        self.metrics: NoopMetrics = make_metrics(self.settings)
+        self._own_counts = {"rebinds": 0, "reconnects": 0}
+        self.metrics: NoopMetrics = make_metrics(self.settings, self._own_counts)
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
         self._keeper: StreamKeeper | None = None
@@ -138,16 +143,16 @@ class NatsServer:
         self._health: HealthServer | None = None
         self._backlog_task: asyncio.Task[None] | None = None
         self._used_configured_name = False
-        self.stats = {
-            "consumed": 0,
-            "acked": 0,
-            "nak": 0,
-            "term": 0,
-            "dead_lettered": 0,
-            "redelivered": 0,
-            "rebinds": 0,
-            "reconnects": 0,
-        }
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Totals over every subscription, plus rebinds and reconnects (a fresh dict each call)."""
+        out = dict.fromkeys(CONSUMER_COUNTS, 0)
+        for sub in self._subs:
+            for key, n in sub.counts.items():
+                out[key] += n
+        out.update(self._own_counts)
+        return out
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> NatsServer:
@@ -193,7 +198,7 @@ class NatsServer:
                 f"consumer {name!r} is already used by another subscription; pass consumer_name="
             )
         filt = s.filter_subject or full
-        sub = _Subscription(subject, full, handler, name, filt, self.metrics.recorder(name))
+        sub = _Subscription(subject, full, handler, name, filt, self.metrics)
         await self._keeper.ensure_covers(filt)
         await self._bind(sub)
         self._subs.append(sub)
@@ -316,7 +321,7 @@ class NatsServer:
     async def _rebind(self, sub: _Subscription, why: str) -> None:
         assert self._keeper is not None
         sub.bound = False
-        self.stats["rebinds"] += 1
+        self._own_counts["rebinds"] += 1
         log.warning("re-binding consumer %s: %s", sub.consumer, why)
         if self.settings.create_stream:
             await self._keeper.ensure_covers(sub.filter)
@@ -333,8 +338,7 @@ class NatsServer:
         return True
 
     async def _on_reconnect(self) -> None:
-        self.stats["reconnects"] += 1
-        self.metrics.reconnect()
+        self._own_counts["reconnects"] += 1
         for sub in self._subs:
             sub.need_rebind = True  # pull requests died with the old connection
             sub.wake.set()
@@ -404,7 +408,7 @@ class NatsServer:
             # arrived during shutdown: hand back at once instead of waiting out ack_wait
             with contextlib.suppress(Exception):
                 await msg.nak()
-            self.stats["nak"] += 1
+            sub.counts["nak"] += 1
             self._check_requests_settled()
             return
         d = _Delivery(msg)
@@ -448,10 +452,10 @@ class NatsServer:
         s = self.settings
         consumer = sub.consumer
         delivered = d.delivered
-        self.stats["consumed"] += 1
+        counts = sub.counts
+        counts["consumed"] += 1
         if delivered > 1:
-            self.stats["redelivered"] += 1
-        sub.rec.received(delivered > 1)
+            counts["redelivered"] += 1
         hdrs = msg.headers or {}
         try:
             raw = codec.decompress(msg.data, hdrs.get(headers.ENCODING))
@@ -478,7 +482,7 @@ class NatsServer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self.metrics.handler_duration(consumer, (time.perf_counter() - started) * 1000.0)
+            sub.rec.failed((time.perf_counter() - started) * 1000.0)
             if after_failure(delivered, s.max_deliver) is Outcome.NAK:
                 log.info("handler failed on %s (delivery %d): %r", consumer, delivered, exc)
                 await self._settle_nak(sub, d, nak_delay(delivered, s.nak_delay, s.nak_delay_max))
@@ -494,16 +498,14 @@ class NatsServer:
         e2e_ms = (now_ns - int(published_at)) / 1e6 if published_at and published_at.isdigit() else None
         if result is not None and reply_to:
             await self._reply(reply_to, result)
-        acked = False
         if not d.settled:
             d.settled = True
             try:
                 await msg.ack()
-                acked = True
-                self.stats["acked"] += 1
+                counts["acked"] += 1
             except Exception as exc:  # redelivered after ack_wait: at-least-once
                 log.warning("ack failed on %s: %s", consumer, exc)
-        sub.rec.handled(handler_ms, e2e_ms, acked)
+        sub.rec.handled(handler_ms, e2e_ms)
 
     async def _keep_alive(self, sub: _Subscription) -> None:
         """Tell the server long handlers are still working so ack_wait does not expire.
@@ -535,8 +537,7 @@ class NatsServer:
         except Exception as exc:
             log.warning("nak failed on %s: %s", sub.consumer, exc)
             return
-        self.stats["nak"] += 1
-        self.metrics.outcome(sub.consumer, "nak")
+        sub.counts["nak"] += 1
 
     async def _dead_letter(self, sub: _Subscription, d: _Delivery, reason: str, delivered: int) -> None:
         """Publish the message as-is (payload and headers) plus why, to the dead-letter subject; then term.
@@ -576,10 +577,8 @@ class NatsServer:
         log.warning("dead-lettered %s seq %s: %s", msg.subject, seq, reason)
         with contextlib.suppress(Exception):
             await msg.term()
-        self.stats["dead_lettered"] += 1
-        self.stats["term"] += 1
-        self.metrics.outcome(sub.consumer, "dead_lettered")
-        self.metrics.outcome(sub.consumer, "term")
+        sub.counts["dead_lettered"] += 1
+        sub.counts["term"] += 1
 
     # ---- backlog ------------------------------------------------------------------------------
 
@@ -592,7 +591,9 @@ class NatsServer:
                     await self._consumer_exists(sub)
 
     def _backlog_observations(self) -> list[tuple[int, dict[str, str]]]:
-        attrs = getattr(self.metrics, "attrs", None)
-        if attrs is None:
-            return []
-        return [(sub.backlog, attrs(sub.consumer)) for sub in self._subs]
+        out = []
+        for sub in self._subs:
+            attrs = self.metrics.attrs(sub.consumer)
+            if attrs is not None:
+                out.append((sub.backlog, attrs))
+        return out

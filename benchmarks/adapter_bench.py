@@ -108,6 +108,13 @@ def _variants() -> list[Variant]:
             a.publish_async_on,
         ),
         Variant(
+            "adapter_publish_async_off_child",
+            "adapter publish_async (metrics off, child process)",
+            "throughput",
+            False,
+            a.publish_async_off_child,
+        ),
+        Variant(
             "adapter_publish_async_otlp",
             "adapter publish_async (metrics + OTLP)",
             "throughput",
@@ -124,6 +131,13 @@ def _variants() -> list[Variant]:
         Variant("raw_fetch_ack", "raw fetch(batch)+ack", "throughput", True, raw_variants.fetch_ack),
         Variant("adapter_consume_off", "adapter consume (metrics off)", "throughput", True, a.consume_off),
         Variant("adapter_consume_on", "adapter consume (metrics on)", "throughput", True, a.consume_on),
+        Variant(
+            "adapter_consume_off_child",
+            "adapter consume (metrics off, child process)",
+            "throughput",
+            True,
+            a.consume_off_child,
+        ),
         Variant(
             "adapter_consume_otlp", "adapter consume (metrics + OTLP)", "throughput", True, a.consume_otlp
         ),
@@ -144,19 +158,23 @@ COMPARISONS: list[tuple[str, str, Target | None]] = [
     ("adapter_publish_on", "raw_publish", None),
     ("adapter_publish_async_off", "raw_publish_async", at_least(0.90)),
     ("adapter_publish_async_on", "raw_publish_async", None),
+    ("adapter_publish_async_off_child", "raw_publish_async", None),
     ("adapter_publish_async_otlp", "raw_publish_async", None),
     ("raw_publish_async_hdrs", "raw_publish_async", None),
     ("adapter_consume_off", "raw_fetch_ack", at_least(0.90)),
     ("adapter_consume_on", "raw_fetch_ack", None),
+    ("adapter_consume_off_child", "raw_fetch_ack", None),
     ("adapter_consume_otlp", "raw_fetch_ack", None),
     ("faststream_consume", "raw_fetch_ack", None),
 ]
 # metrics on vs off: throughput may drop at most 5 %; the latency row is information only.
+# OTLP runs in a child process (process-wide provider), so its baseline is metrics off in an
+# identically prepared child (benchmarks.otlp_child).
 METRICS_COST: list[tuple[str, str, Target | None]] = [
     ("adapter_publish_async_on", "adapter_publish_async_off", at_least(0.95)),
     ("adapter_consume_on", "adapter_consume_off", at_least(0.95)),
-    ("adapter_publish_async_otlp", "adapter_publish_async_off", at_least(0.95)),
-    ("adapter_consume_otlp", "adapter_consume_off", at_least(0.95)),
+    ("adapter_publish_async_otlp", "adapter_publish_async_off_child", at_least(0.95)),
+    ("adapter_consume_otlp", "adapter_consume_off_child", at_least(0.95)),
     ("adapter_publish_on", "adapter_publish_off", None),
 ]
 REFERENCE = {"faststream_consume"}
@@ -287,14 +305,35 @@ def cpu_rows(variants: Sequence[Variant], res: Results) -> list[Row]:
         if base is None or base not in by_key or not _ok(res.client_cpu.get(base, [])):
             rows.append(Row(v.label, text))
             continue
-        pairs = [
-            (a, b)
-            for a, b in zip(res.client_cpu[v.key], res.client_cpu[base], strict=False)
-            if a == a and b == b and b > 0
-        ]
-        ratio_ = paired_ratio([a for a, _ in pairs], [b for _, b in pairs]) if pairs else math.nan
-        rows.append(Row(v.label, text, baseline=by_key[base].label + " (client CPU)", ratio=ratio_))
+        rows.append(
+            Row(
+                v.label,
+                text,
+                baseline=by_key[base].label + " (client CPU)",
+                ratio=_cpu_ratio(res, v.key, base),
+            )
+        )
+    for key, base, _target in METRICS_COST:
+        if key in by_key and base in by_key and _ok(res.client_cpu.get(key, [])):
+            rows.append(
+                Row(
+                    f"metrics cost: {_cost_label(by_key[key].label)}",
+                    "client CPU per message",
+                    baseline=by_key[base].label,
+                    ratio=_cpu_ratio(res, key, base),
+                )
+            )
     return rows
+
+
+def _cpu_ratio(res: Results, key: str, base: str) -> float:
+    """Median per-repeat ratio of client CPU per message (NaN when no repeat has both)."""
+    pairs = [
+        (a, b)
+        for a, b in zip(res.client_cpu.get(key, []), res.client_cpu.get(base, []), strict=False)
+        if a == a and b == b and b > 0
+    ]
+    return paired_ratio([a for a, _ in pairs], [b for _, b in pairs]) if pairs else math.nan
 
 
 async def _run_one(
@@ -416,7 +455,8 @@ METHOD = [
     "Metrics + OTLP: as metrics on plus `enable_otel=True`, run in a child process because the "
     "runtime's OTel provider is process-wide; the OTLP endpoint is a closed loopback port and the "
     "export interval exceeds the run, so the figure is the recording cost on the hot path. Its CPU "
-    "column is the child's CPU.",
+    "column is the child's CPU. Its metrics-cost baseline is `metrics off, child process`: a child "
+    "prepared the same way (OTel imported, provider built) whose timed client has metrics off.",
     "FastStream is a third-party reference row (default ack policy: ack after the handler; N/4 "
     "messages to keep the run short); no target.",
 ]

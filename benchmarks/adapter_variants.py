@@ -170,3 +170,11 @@ async def publish_async_otlp(cfg: BenchConfig) -> Measured:
 
 async def consume_otlp(cfg: BenchConfig) -> Measured:
     return await run_in_child("consume", cfg)
+
+
+async def publish_async_off_child(cfg: BenchConfig) -> Measured:
+    return await run_in_child("publish_async_off", cfg)
+
+
+async def consume_off_child(cfg: BenchConfig) -> Measured:
+    return await run_in_child("consume_off", cfg)

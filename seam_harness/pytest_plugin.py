@@ -10,10 +10,16 @@ import pytest
 
 from seam_harness.kube import ControlPlane
 from seam_harness.nats import NatsCluster, NatsProcess
-from seam_harness.process import tail
+from seam_harness.process import reap_orphans, tail
 from seam_harness.toxiproxy import Toxiproxy
 
 _LOGS_KEY = pytest.StashKey[list[Path]]()
+_REAPED_KEY = pytest.StashKey[list[int]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Servers left running by an earlier run that was SIGKILLed would hold ports and memory."""
+    session.config.stash[_REAPED_KEY] = reap_orphans()
 
 
 def attach_logs(request: pytest.FixtureRequest, *paths: Path) -> None:
@@ -108,3 +114,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     plane = config.stash.get(_KUBE_KEY, None)
     if plane is not None and plane.startup_seconds is not None:
         terminalreporter.write_line(f"seam control plane startup: {plane.startup_seconds:.2f} s")
+    reaped = config.stash.get(_REAPED_KEY, [])
+    if reaped:
+        terminalreporter.write_line(
+            f"seam harness: killed {len(reaped)} server(s) left by an earlier killed run"
+        )

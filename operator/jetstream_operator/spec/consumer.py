@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from adapter_runtime.settings import AdapterSettings, SettingsError, env_name
 from jetstream_operator.spec.adapter import ADAPTER_SETTINGS_FIELDS, NS_PER_SECOND, AdapterDefaults
-from jetstream_operator.spec.errors import SpecError, check, validate_model
+from jetstream_operator.spec.errors import SpecError, check
 from jetstream_operator.spec.fields import (
     Duration,
     LocalObjectRef,
@@ -24,7 +24,7 @@ from jetstream_operator.spec.fields import (
     SpecModel,
     Subject,
 )
-from jetstream_operator.spec.stream import default_name
+from jetstream_operator.spec.resource import DeletionPolicy, ManagementPolicy, spec_from_resource
 
 DeliverPolicy = Literal["all", "last", "new", "byStartSequence", "byStartTime", "lastPerSubject"]
 PriorityPolicy = Literal["none", "overflow", "pinnedClient", "prioritized"]
@@ -87,8 +87,8 @@ class ConsumerSpec(SpecModel):
 
     adapter: AdapterDefaults | None = None
     connection_ref: LocalObjectRef | None = None
-    deletion_policy: Literal["Delete", "Retain"] = "Delete"
-    management_policy: Literal["Manage", "Observe"] = "Manage"
+    deletion_policy: DeletionPolicy = "Delete"
+    management_policy: ManagementPolicy = "Manage"
 
     @property
     def is_push(self) -> bool:
@@ -172,10 +172,7 @@ class ConsumerSpec(SpecModel):
     @classmethod
     def from_resource(cls, body: Mapping[str, Any]) -> ConsumerSpec:
         """Validate a whole Consumer CR body; ``durableName`` defaults to ``metadata.name``."""
-        spec = validate_model(cls, dict(body.get("spec") or {}))
-        if spec.durable_name is not None:
-            return spec
-        return spec.model_copy(update={"durable_name": default_name(body, "spec.durableName")})
+        return spec_from_resource(cls, body, "durable_name")
 
 
 def _settings_field_path(env: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from jetstream_operator.spec.errors import SpecError, check, validate_model
+from jetstream_operator.spec.errors import check
 from jetstream_operator.spec.fields import (
     Duration,
     LocalObjectRef,
@@ -17,8 +17,8 @@ from jetstream_operator.spec.fields import (
     Size,
     SpecModel,
     Subject,
-    check_name,
 )
+from jetstream_operator.spec.resource import DeletionPolicy, ManagementPolicy, spec_from_resource
 
 MAX_SUBJECTS = 256
 MAX_SOURCES = 64
@@ -123,8 +123,8 @@ class StreamSpec(SpecModel):
     subject_delete_marker_ttl: Duration | None = None
 
     connection_ref: LocalObjectRef | None = None
-    deletion_policy: Literal["Delete", "Retain"] = "Retain"
-    management_policy: Literal["Manage", "Observe"] = "Manage"
+    deletion_policy: DeletionPolicy = "Retain"
+    management_policy: ManagementPolicy = "Manage"
 
     @model_validator(mode="after")
     def _cross_field(self) -> StreamSpec:
@@ -151,17 +151,4 @@ class StreamSpec(SpecModel):
     @classmethod
     def from_resource(cls, body: Mapping[str, Any]) -> StreamSpec:
         """Validate a whole Stream CR body; ``spec.name`` defaults to ``metadata.name``."""
-        spec = validate_model(cls, dict(body.get("spec") or {}))
-        if spec.name is not None:
-            return spec
-        return spec.model_copy(update={"name": default_name(body, "spec.name")})
-
-
-def default_name(body: Mapping[str, Any], field: str) -> str:
-    meta_name = str((body.get("metadata") or {}).get("name") or "")
-    try:
-        return check_name(meta_name)
-    except ValueError as exc:
-        raise SpecError(
-            field, f"defaults to metadata.name, which is not a valid NATS name: {exc}; set {field}"
-        ) from None
+        return spec_from_resource(cls, body, "name")

@@ -12,6 +12,7 @@ import logging
 import random
 import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -84,6 +85,71 @@ def _tls_context(settings: AdapterSettings) -> ssl.SSLContext | None:
     return ctx
 
 
+class CredentialFileError(ValueError):
+    """A credential file that exists but cannot be used; names the setting, never the contents."""
+
+
+def is_user_seed(seed: str) -> bool:
+    """True for a well-formed user nkey seed (``SU...``, valid base32 and checksum)."""
+    import nkeys  # nats-py[nkeys]; imported here so plain user/token setups never load it
+
+    if not seed.startswith("SU"):
+        return False
+    try:
+        nkeys.from_seed(bytearray(seed.encode()))
+    except (nkeys.NkeysError, ValueError, TypeError):
+        return False
+    return True
+
+
+def creds_problems(text: str) -> list[str]:
+    """Why ``text`` is not a .creds file nats-py can use (empty: it is). Never quotes the text.
+
+    Without this check nats-py fails with a bare TypeError or, with no JWT block, loops forever
+    inside the event loop (the whole process hangs).
+    """
+    lines = text.splitlines(keepends=True)
+
+    def after(marker: str) -> str | None:
+        for i, line in enumerate(lines[:-1]):
+            if marker in line:
+                return lines[i + 1]
+        return None
+
+    problems = []
+    jwt = after("BEGIN NATS USER JWT")
+    if jwt is None or jwt.strip().count(".") != 2:
+        problems.append("no user JWT after a '-----BEGIN NATS USER JWT-----' line")
+    seed = after("BEGIN USER NKEY SEED")
+    # nats-py reads the seed line up to its newline, so the newline is required too.
+    if seed is None or not seed.endswith("\n") or not is_user_seed(seed.strip()):
+        problems.append("no user nkey seed (SU...) line after a '-----BEGIN USER NKEY SEED-----' line")
+    return problems
+
+
+def _read_text(path: Path, setting: str) -> str:
+    try:
+        return path.read_text()
+    except UnicodeDecodeError:
+        raise CredentialFileError(f"{setting} {str(path)!r} is not a text file") from None
+
+
+def check_nkey_seed_file(path: Path) -> None:
+    """nats-py reports a bad seed as a bare 'nkeys: invalid seed'; say which setting is wrong."""
+    if not is_user_seed(_read_text(path, "nkey_seed_file").strip()):
+        raise CredentialFileError(
+            f"nkey_seed_file {str(path)!r} does not hold a user nkey seed (one line starting with 'SU')"
+        )
+
+
+def check_creds_file(path: Path) -> None:
+    problems = creds_problems(_read_text(path, "creds_file"))
+    if problems:
+        raise CredentialFileError(
+            f"creds_file {str(path)!r} is not a NATS .creds file: {'; '.join(problems)}"
+        )
+
+
 def connect_kwargs(settings: AdapterSettings, name: str) -> dict[str, Any]:
     """nats.connect keyword arguments (without callbacks); reads credential files."""
     kw: dict[str, Any] = {
@@ -102,8 +168,10 @@ def connect_kwargs(settings: AdapterSettings, name: str) -> dict[str, Any]:
     if tls is not None:
         kw["tls"] = tls
     if settings.creds_file:
+        check_creds_file(settings.creds_file)
         kw["user_credentials"] = str(settings.creds_file)
     if settings.nkey_seed_file:
+        check_nkey_seed_file(settings.nkey_seed_file)
         kw["nkeys_seed"] = str(settings.nkey_seed_file)
     if settings.token_file:
         kw["token"] = settings.token_file.read_text().strip()
@@ -112,6 +180,14 @@ def connect_kwargs(settings: AdapterSettings, name: str) -> dict[str, Any]:
         assert settings.password_file is not None  # enforced by settings validation
         kw["password"] = settings.password_file.read_text().strip()
     return kw
+
+
+def _auth_setting(settings: AdapterSettings) -> str:
+    """The setting to check after a refusal: the configured auth method, not a list of all."""
+    for setting in ("creds_file", "nkey_seed_file", "token_file"):
+        if getattr(settings, setting) is not None:
+            return setting
+    return "user/password_file" if settings.user else "the server's auth (no credentials are set)"
 
 
 def _is_auth_error(exc: BaseException) -> bool:
@@ -150,9 +226,7 @@ async def _attempt(settings: AdapterSettings, name: str, callbacks: dict[str, An
     with contextlib.suppress(Exception):
         await nc.close()
     if refused:
-        raise PermissionError(
-            f"authorization refused: {refused[0]} (check user/password_file/creds_file/token_file)"
-        )
+        raise PermissionError(f"authorization refused: {refused[0]} (check {_auth_setting(settings)})")
     raise TimeoutError(f"no connection within {2 * settings.connect_timeout + 1:.1f}s")
 
 

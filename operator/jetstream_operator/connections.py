@@ -24,6 +24,7 @@ import nats.errors
 from nats.aio.client import Client, RawCredentials
 from nats.aio.msg import Msg
 
+from adapter_runtime.connection import creds_problems, is_user_seed
 from jetstream_operator.jsapi import JetStreamAPI, NatsUnavailable
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,23 @@ def _ssl_context(config: ConnectionConfig, workdir: Path) -> ssl.SSLContext | No
         key.write_bytes(config.tls_key)
         ctx.load_cert_chain(str(cert), str(key))
     return ctx
+
+
+def check_key_material(config: ConnectionConfig) -> None:
+    """Refuse unusable creds/nkey Secret values before nats-py sees them: it reports a bad seed
+    as a bare 'invalid seed' and hangs the whole event loop on a creds value without a JWT."""
+    if config.creds is not None:
+        problems = creds_problems(config.creds)
+        if problems:
+            raise NatsAuthError(
+                f"credentials of {config.source} are unusable: the creds Secret value is not a"
+                f" NATS .creds file ({'; '.join(problems)})"
+            )
+    if config.nkey_seed is not None and not is_user_seed(config.nkey_seed.strip()):
+        raise NatsAuthError(
+            f"credentials of {config.source} are unusable: the nkey Secret value is not a user"
+            " nkey seed (one line starting with 'SU')"
+        )
 
 
 class _Entry:
@@ -190,6 +208,7 @@ class ConnectionPool:
         entry.workdir.cleanup()
 
     async def _open(self, key: str, config: ConnectionConfig) -> _Entry:
+        check_key_material(config)
         workdir = tempfile.TemporaryDirectory(prefix="seam-op-tls-")
         last_error: list[BaseException] = []
         connected = asyncio.Event()

@@ -551,11 +551,13 @@ async def run_persistence_comparison(matrix: Matrix, scenario: Scenario) -> Scen
     )
     n = scenario.load_profile.message_count
     lost = 0
+    redelivered = 0
     with NatsProcess(name="res-persist") as srv:
         for v in scenario.variants:
             row, probe = await _publish_then_consume(matrix, scenario, srv, v, padded)
             row["storage"] = "file" if v.settings.get("durable", True) else "memory"
             lost += n - len(probe.handled & set(range(n)))
+            redelivered += probe.redeliveries
             result.variants.append(row)
         before = {
             v.name: await stream_messages(srv.url, f"{STREAM}_{v.name.upper()}") for v in scenario.variants
@@ -572,6 +574,7 @@ async def run_persistence_comparison(matrix: Matrix, scenario: Scenario) -> Scen
     mem_row = next(r for r in result.variants if r["storage"] == "memory")
     result.measured = {
         "message_loss": lost / (n * len(scenario.variants)),
+        "handler_redeliveries": redelivered,
         "persistence_overhead": 1 - file_row["publish_rate"] / mem_row["publish_rate"],
         "consume_overhead": (
             1 - file_row["consume_rate"] / mem_row["consume_rate"]

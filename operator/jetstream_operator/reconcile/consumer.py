@@ -13,22 +13,24 @@ from jetstream_operator.jsapi import (
     JetStreamError,
 )
 from jetstream_operator.mapping.consumer import consumer_config
-from jetstream_operator.mapping.drift import config_drift
 from jetstream_operator.reconcile.runner import Outcome
-from jetstream_operator.reconcile.stream import connect
+from jetstream_operator.reconcile.server_object import (
+    Config,
+    Event,
+    ResourceView,
+    ServerObject,
+    connect,
+    connect_to_delete,
+    delete_object,
+    parse_spec,
+    sync,
+)
 from jetstream_operator.registry import STREAM, Tracked
 from jetstream_operator.runtime import Runtime
 from jetstream_operator.spec.consumer import ConsumerSpec
 from jetstream_operator.spec.errors import SpecError
 from jetstream_operator.spec.stream import StreamSpec
 from jetstream_operator.status import consumer_state, ready_of
-
-
-def parse_spec(body: Mapping[str, Any]) -> ConsumerSpec:
-    try:
-        return ConsumerSpec.from_resource(body)
-    except SpecError as exc:
-        raise ReconcileFailure("InvalidSpec", str(exc), transient=False) from None
 
 
 async def stream_resource(rt: Runtime, namespace: str, name: str) -> Mapping[str, Any] | None:
@@ -97,126 +99,82 @@ async def reconcile_consumer(rt: Runtime, body: Mapping[str, Any], item: Tracked
 
 
 async def _reconcile_consumer(rt: Runtime, body: Mapping[str, Any], item: Tracked) -> Outcome:
-    meta = body.get("metadata") or {}
-    namespace = str(meta.get("namespace"))
-    status = body.get("status") or {}
-    first_time = status.get("observedGeneration") is None
-    spec = parse_spec(body)
+    seen = ResourceView.of(body)
+    spec = parse_spec(ConsumerSpec.from_resource, body)
     desired = consumer_config(spec)
     durable = str(desired.get("durable_name") or desired.get("name"))
     item.stream_resource = spec.stream_ref.name if spec.stream_ref else None
     observe = item.observe = spec.management_policy == "Observe"
-    stream, connection = await resolve_stream(rt, namespace, spec, require_ready=not observe)
+    stream, connection = await resolve_stream(rt, seen.namespace, spec, require_ready=not observe)
     item.connection = connection
-    api = await connect(rt, namespace, connection, item)
+    api = await connect(rt, seen.namespace, connection, item)
     item.stream, item.consumer = stream, durable
     extra = {"streamName": stream, "consumerName": durable, "connectionName": connection}
     info = await api.consumer_info(stream, durable)
 
-    if observe:
-        if info is None:
-            return Outcome(
-                False,
-                "NotFound",
-                f"consumer {stream}/{durable} does not exist on the server (Observe mode never creates it)",
-                extra=extra,
-            )
-        drift = config_drift(desired, info.get("config") or {})
-        message = (
-            f"consumer {durable} observed; differs from spec in: {', '.join(drift)}"
-            " (Observe mode: not changed)"
-            if drift
-            else f"consumer {durable} observed, matches spec"
-        )
-        return Outcome(True, "Observed", message, state=consumer_state(info), extra=extra)
-
-    events: list[tuple[str, str, str]] = []
-    if info is None:
-        try:
-            info = await _upsert(api, stream, desired, "create")
-        except JetStreamError as exc:
-            raise ReconcileFailure(
-                "CreateFailed", f"creating consumer {durable}: {exc.description}"
-            ) from None
-        if first_time:
-            events.append(("Normal", "Created", f"created consumer {durable} on stream {stream}"))
-            message = f"consumer {durable} created"
-        else:
-            events.append(
-                ("Warning", "DriftRepaired", f"consumer {durable} was deleted out of band; recreated")
-            )
-            message = f"consumer {durable} recreated after out-of-band deletion"
-    else:
-        drift = config_drift(desired, info.get("config") or {})
-        generation_changed = status.get("observedGeneration") != meta.get("generation")
-        message = f"consumer {durable} in sync"
-        if first_time:
+    async def repair(info: Config, drift: list[str]) -> tuple[Config, list[Event], str]:
+        events: list[Event] = []
+        if seen.first_time:
             events.append(("Normal", "Adopted", f"adopted existing consumer {durable}"))
-        if drift:
-            changed = ", ".join(drift)
-            try:
-                info = await _upsert(api, stream, desired, "update")
-                label = "Updated" if generation_changed or first_time else "DriftRepaired"
-                events.append(
-                    (
-                        "Normal" if label == "Updated" else "Warning",
-                        label,
-                        f"consumer {durable}: {changed} applied",
-                    )
-                )
-                message = f"consumer {durable} updated"
-            except JetStreamError as exc:
-                if exc.err_code not in CONSUMER_NOT_UPDATABLE_CODES:
-                    raise ReconcileFailure(
-                        "UpdateRejected", f"updating consumer {durable} ({changed}): {exc.description}"
-                    ) from None
-                # The server cannot change these in place (e.g. deliverPolicy): recreate, which
-                # restarts delivery from the new policy. NACK leaves such consumers failing forever.
-                await api.consumer_delete(stream, durable)
-                info = await _upsert(api, stream, desired, "create")
-                events.append(
-                    (
-                        "Warning",
-                        "Recreated",
-                        f"consumer {durable} recreated: {changed} cannot be updated in place",
-                    )
-                )
-                message = f"consumer {durable} recreated to apply {changed}"
-    return Outcome(True, "Synced", message, state=consumer_state(info), extra=extra, events=events)
+        if not drift:
+            return info, events, f"consumer {durable} in sync"
+        changed = ", ".join(drift)
+        try:
+            info = await _upsert(api, stream, desired, "update")
+        except JetStreamError as exc:
+            if exc.err_code not in CONSUMER_NOT_UPDATABLE_CODES:
+                raise ReconcileFailure(
+                    "UpdateRejected", f"updating consumer {durable} ({changed}): {exc.description}"
+                ) from None
+            # The server cannot change these in place (e.g. deliverPolicy): recreate, which
+            # restarts delivery from the new policy. NACK leaves such consumers failing forever.
+            await api.consumer_delete(stream, durable)
+            info = await _upsert(api, stream, desired, "create")
+            message = f"consumer {durable} recreated: {changed} cannot be updated in place"
+            events.append(("Warning", "Recreated", message))
+            return info, events, f"consumer {durable} recreated to apply {changed}"
+        if seen.generation_changed or seen.first_time:
+            events.append(("Normal", "Updated", f"consumer {durable}: {changed} applied"))
+        else:
+            events.append(("Warning", "DriftRepaired", f"consumer {durable}: {changed} applied"))
+        return info, events, f"consumer {durable} updated"
+
+    consumer = ServerObject(
+        "consumer", durable, desired, info, extra, consumer_state, missing_name=f"{stream}/{durable}"
+    )
+    return await sync(
+        consumer,
+        observe=observe,
+        fresh=seen.first_time,
+        create=lambda: _upsert(api, stream, desired, "create"),
+        created=f"created consumer {durable} on stream {stream}",
+        repair=repair,
+    )
 
 
 async def delete_consumer(rt: Runtime, body: Mapping[str, Any], item: Tracked) -> str:
     """Apply deletionPolicy (default Delete for consumers); returns the Event message."""
-    meta = body.get("metadata") or {}
-    namespace = str(meta.get("namespace"))
-    try:
-        spec = ConsumerSpec.from_resource(body)
-    except SpecError:
-        return "spec is invalid: nothing was created, nothing to delete"
-    status = body.get("status") or {}
-    durable = str(status.get("consumerName") or spec.durable_name)
-    if spec.management_policy == "Observe":
-        return f"consumer {durable} left untouched (managementPolicy Observe)"
-    if spec.deletion_policy == "Retain":
-        return f"consumer {durable} retained on the server (deletionPolicy Retain)"
-    stream = status.get("streamName")
-    # The status remembers where the consumer was created: the Stream resource may be gone already.
-    connection = status.get("connectionName")
-    if stream is None:
+
+    async def remove(seen: ResourceView, spec: ConsumerSpec, durable: str) -> str:
+        stream = seen.status.get("streamName")
+        # The status remembers where the consumer was created: the Stream resource may be gone already.
+        connection = seen.status.get("connectionName")
+        if stream is None:
+            try:
+                stream, connection = await resolve_stream(rt, seen.namespace, spec, require_ready=False)
+            except ReconcileFailure as exc:
+                return f"consumer {durable}: stream unknown ({exc.message}); nothing to delete"
+        api = await connect_to_delete(rt, seen.namespace, connection, item, f"consumer {durable}")
         try:
-            stream, connection = await resolve_stream(rt, namespace, spec, require_ready=False)
-        except ReconcileFailure as exc:
-            return f"consumer {durable}: stream unknown ({exc.message}); nothing to delete"
-    try:
-        api = await connect(rt, namespace, connection, item, cached=False)
-    except ReconcileFailure as exc:
-        if exc.reason in ("ConnectionNotFound", "ConnectionInvalid", "SecretNotFound", "SecretKeyMissing"):
-            return f"consumer {durable} NOT deleted: {exc.message}; released without deleting"
-        raise
-    try:
-        existed = await api.consumer_delete(str(stream), durable)
-    except JetStreamError as exc:
-        if exc.err_code == STREAM_NOT_FOUND:
-            return f"consumer {durable}: stream {stream} is gone, so is the consumer"
-        raise
-    return f"consumer {durable} deleted" if existed else f"consumer {durable} was already gone"
+            existed = await api.consumer_delete(str(stream), durable)
+        except JetStreamError as exc:
+            if exc.err_code == STREAM_NOT_FOUND:
+                return f"consumer {durable}: stream {stream} is gone, so is the consumer"
+            raise
+        return f"consumer {durable} deleted" if existed else f"consumer {durable} was already gone"
+
+    return await delete_object(body, ConsumerSpec.from_resource, "consumer", _durable_name, remove)
+
+
+def _durable_name(spec: ConsumerSpec, seen: ResourceView) -> str:
+    return str(seen.status.get("consumerName") or spec.durable_name)

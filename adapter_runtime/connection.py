@@ -6,6 +6,7 @@ Credential files are read here, at the edge, and their contents go only to nats-
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
 import logging
@@ -96,10 +97,12 @@ def is_user_seed(seed: str) -> bool:
     if not seed.startswith("SU"):
         return False
     try:
+        raw = base64.b32decode(seed + "=" * (-len(seed) % 8))
         nkeys.from_seed(bytearray(seed.encode()))
     except (nkeys.NkeysError, ValueError, TypeError):
         return False
-    return True
+    # nkeys (Python) skips the CRC16 that the Go tools check: a typo would be a different key.
+    return len(raw) == 36 and nkeys.crc16(bytearray(raw[:-2])) == int.from_bytes(raw[-2:], "little")
 
 
 def creds_problems(text: str) -> list[str]:

@@ -105,6 +105,7 @@ class Scenario(_Strict):
     load_profile: LoadProfile
     settings: dict[str, Any] = Field(default_factory=dict, description="adapter options for this scenario")
     variants: list[Variant] = Field(default_factory=list)
+    repeat: int = Field(default=1, ge=1, description="variant scenarios: runs of every variant, interleaved")
     assertions: Assertions = Assertions()
 
     @property

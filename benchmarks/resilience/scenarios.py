@@ -21,7 +21,7 @@ from nats.js.errors import NotFoundError
 
 from adapter_runtime import NatsClient, NatsServer
 from adapter_runtime.client import PublishAck
-from benchmarks.bench_stats import percentile
+from benchmarks.bench_stats import median, percentile
 from benchmarks.resilience.matrix import Matrix, Scenario, Variant
 from benchmarks.resilience.payloads import padded, records
 from benchmarks.resilience.result import ScenarioResult
@@ -444,14 +444,13 @@ async def run_duplicate_msg_id(matrix: Matrix, scenario: Scenario) -> ScenarioRe
 
 
 async def _publish_then_consume(
-    matrix: Matrix, scenario: Scenario, srv: NatsProcess, variant: Variant, payload: Payload
+    matrix: Matrix, scenario: Scenario, srv: NatsProcess, variant: Variant, payload: Payload, stream: str
 ) -> tuple[dict[str, Any], Probe]:
     """Publish the variant's messages with no consumer (so /varz in_bytes is the publisher's wire
     bytes), then consume them all: publish and consume rates, bytes per message."""
     lp = scenario.load_profile
     size = variant.message_size or lp.message_size
-    stream = f"{STREAM}_{variant.name.upper()}"
-    subject = f"res.{scenario.name}.{variant.name}"
+    subject = f"res.{stream.lower()}"
     opts = _options(matrix, scenario, srv.url, variant, stream_name=stream)
     probe = Probe()
     client = NatsClient(**opts, client_id="res-pub")
@@ -483,17 +482,13 @@ async def _publish_then_consume(
         want = set(range(lp.message_count))
         done = await wait_until(lambda: want <= probe.handled, _completion_timeout(lp.message_count))
         con_s = time.monotonic() - t1
-        await asyncio.sleep(SETTLE_S)
+        # acks go out as handlers return; wait for the last ones instead of a fixed pause
+        await wait_until(lambda: server.stats["acked"] >= lp.message_count + 1, SETTLE_S * 4)
         acked = server.stats["acked"]
     finally:
         await server.stop()
     row = {
-        "variant": variant.name,
-        "settings": variant.settings,
-        "message_size": size,
-        "messages": lp.message_count,
         "wire_bytes": wire,
-        "wire_bytes_per_msg": wire / lp.message_count,
         "publish_rate": len(probe.acked) / pub_s,
         "consume_rate": len(probe.handled) / con_s if done else None,
         "acks_sent": acked,
@@ -502,39 +497,84 @@ async def _publish_then_consume(
     return row, probe
 
 
+@dataclass
+class VariantRuns:
+    """Every variant run `repeat` times, interleaved (the order rotates each round, so drift of a
+    shared machine hits all variants alike); rates are medians with their min..max."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    streams: dict[str, list[str]] = field(default_factory=dict)
+    lost: int = 0
+    redelivered: int = 0
+    runs: int = 0
+
+
+async def _run_variants(
+    matrix: Matrix, scenario: Scenario, srv: NatsProcess, payload_for: Callable[[Variant], Payload]
+) -> VariantRuns:
+    n = scenario.load_profile.message_count
+    out = VariantRuns()
+    raw: dict[str, list[dict[str, Any]]] = {v.name: [] for v in scenario.variants}
+    k = len(scenario.variants)
+    for r in range(scenario.repeat):
+        for v in scenario.variants[r % k :] + scenario.variants[: r % k]:
+            stream = f"{STREAM}_{v.name.upper()}_{r}"
+            run_row, probe = await _publish_then_consume(matrix, scenario, srv, v, payload_for(v), stream)
+            raw[v.name].append(run_row)
+            out.streams.setdefault(v.name, []).append(stream)
+            out.lost += n - len(probe.handled & set(range(n)))
+            out.redelivered += probe.redeliveries
+            out.runs += 1
+    for v in scenario.variants:
+        runs = raw[v.name]
+        row: dict[str, Any] = {
+            "variant": v.name,
+            "settings": v.settings,
+            "message_size": v.message_size or scenario.load_profile.message_size,
+            "runs": len(runs),
+            "messages_per_run": n,
+            "wire_bytes_per_msg": median([x["wire_bytes"] for x in runs]) / n,
+        }
+        for key in ("publish_rate", "consume_rate"):
+            vals = [x[key] for x in runs]
+            row[key] = median(vals) if None not in vals else None
+            row[f"{key}_range"] = f"{min(vals):,.0f}..{max(vals):,.0f}" if None not in vals else "n/a"
+        row["acks_sent_per_run"] = min(x["acks_sent"] for x in runs)
+        row["handled_per_run"] = min(x["handled"] for x in runs)
+        out.rows.append(row)
+    return out
+
+
 async def run_compression_vs_batch_ack(matrix: Matrix, scenario: Scenario) -> ScenarioResult:
     result = _base_result(matrix, scenario, "none (variants compared side by side on one server)")
     n = scenario.load_profile.message_count
-    lost = 0
-    redelivered = 0
     with NatsProcess(name="res-compress") as srv:
-        for v in scenario.variants:
-            compress = "enable_compression" in v.settings
-            row, probe = await _publish_then_consume(
-                matrix, scenario, srv, v, records if compress else padded
-            )
-            lost += n - len(probe.handled & set(range(n)))
-            redelivered += probe.redeliveries
-            result.variants.append(row)
-    off = next(r for r in result.variants if r["settings"].get("enable_compression") is False)
-    ons = [r for r in result.variants if r["settings"].get("enable_compression") is True]
-    for r in result.variants:
+        runs = await _run_variants(
+            matrix, scenario, srv, lambda v: records if "enable_compression" in v.settings else padded
+        )
+    result.variants = runs.rows
+    off = next(r for r in runs.rows if r["settings"].get("enable_compression") is False)
+    ons = [r for r in runs.rows if r["settings"].get("enable_compression") is True]
+    for r in runs.rows:
         if "enable_compression" in r["settings"]:
-            r["saving_vs_off"] = 1 - r["wire_bytes"] / off["wire_bytes"]
+            r["saving_vs_off"] = 1 - r["wire_bytes_per_msg"] / off["wire_bytes_per_msg"]
     result.measured = {
-        "message_loss": lost / (n * len(scenario.variants)),
-        "handler_redeliveries": redelivered,
+        "message_loss": runs.lost / (n * runs.runs),
+        "handler_redeliveries": runs.redelivered,
         "compression_saving": ons[0]["saving_vs_off"],
     }
     result.notes += [
         f"compression_saving is the first compression variant ({ons[0]['variant']}) against "
         f"{off['variant']}: nats-server /varz in_bytes while only the publisher is connected "
         "(payload, headers and protocol framing).",
-        "Payloads: compression variants carry JSON sensor records (repetitive keys and values); the "
-        "consume-batching variants carry padded JSON envelopes.",
+        "Payloads: compression variants carry JSON sensor records (repeated keys and enum values, "
+        "varying ids, timestamps and readings); the consume-batching variants carry padded JSON envelopes.",
         "Acks: the runtime acks every message explicitly as its handler returns (no AckAll); acks are "
-        "pipelined (fire-and-forget), so batch_size only sets how many messages one pull asks for "
-        "and max_inflight/max_ack_pending how many handlers run at once. acks_sent counts them.",
+        "pipelined (sent without waiting for a reply), so batch_size only sets how many messages one "
+        "pull asks for and max_inflight/max_ack_pending how many handlers run at once. "
+        "acks_sent_per_run counts them (N + 1 warm-up message).",
+        "consume_rate = messages handled / time from subscribe() to the last one (the stream was "
+        "filled first); medians over the runs, range min..max.",
     ]
     return result
 
@@ -547,34 +587,31 @@ async def run_persistence_comparison(matrix: Matrix, scenario: Scenario) -> Scen
     kill = f.kind == "broker_kill"
     how = "kill -9" if kill else "graceful stop (SIGTERM)"
     result = _base_result(
-        matrix, scenario, f"after both variants ran: {how} of nats-server, {f.duration_s:g} s down, restart"
+        matrix, scenario, f"after every run: {how} of nats-server, {f.duration_s:g} s down, restart"
     )
     n = scenario.load_profile.message_count
-    lost = 0
-    redelivered = 0
     with NatsProcess(name="res-persist") as srv:
-        for v in scenario.variants:
-            row, probe = await _publish_then_consume(matrix, scenario, srv, v, padded)
-            row["storage"] = "file" if v.settings.get("durable", True) else "memory"
-            lost += n - len(probe.handled & set(range(n)))
-            redelivered += probe.redeliveries
-            result.variants.append(row)
+        runs = await _run_variants(matrix, scenario, srv, lambda v: padded)
         before = {
-            v.name: await stream_messages(srv.url, f"{STREAM}_{v.name.upper()}") for v in scenario.variants
+            name: [await stream_messages(srv.url, st) for st in sts] for name, sts in runs.streams.items()
         }
         await asyncio.to_thread(srv.kill if kill else srv.stop)
         await asyncio.sleep(f.duration_s)
         await asyncio.to_thread(srv.start)
-        for row in result.variants:
-            name = row["variant"]
-            row["stored_before_restart"] = before[name]
-            row["stored_after_restart"] = await stream_messages(srv.url, f"{STREAM}_{name.upper()}")
-            row["retained"] = row["stored_after_restart"] / before[name] if before[name] else None
-    file_row = next(r for r in result.variants if r["storage"] == "file")
-    mem_row = next(r for r in result.variants if r["storage"] == "memory")
+        after = {
+            name: [await stream_messages(srv.url, st) for st in sts] for name, sts in runs.streams.items()
+        }
+    for row, v in zip(runs.rows, scenario.variants, strict=True):
+        row["storage"] = "file" if v.settings.get("durable", True) else "memory"
+        row["stored_before_restart"] = sum(before[v.name])
+        row["stored_after_restart"] = sum(after[v.name])
+        row["retained"] = sum(after[v.name]) / sum(before[v.name]) if sum(before[v.name]) else None
+    result.variants = runs.rows
+    file_row = next(r for r in runs.rows if r["storage"] == "file")
+    mem_row = next(r for r in runs.rows if r["storage"] == "memory")
     result.measured = {
-        "message_loss": lost / (n * len(scenario.variants)),
-        "handler_redeliveries": redelivered,
+        "message_loss": runs.lost / (n * runs.runs),
+        "handler_redeliveries": runs.redelivered,
         "persistence_overhead": 1 - file_row["publish_rate"] / mem_row["publish_rate"],
         "consume_overhead": (
             1 - file_row["consume_rate"] / mem_row["consume_rate"]
@@ -585,8 +622,10 @@ async def run_persistence_comparison(matrix: Matrix, scenario: Scenario) -> Scen
         "memory_retained": mem_row["retained"] or 0.0,
     }
     result.notes.append(
-        "persistence_overhead = 1 - file publish rate / memory publish rate (publish_async, PubAck "
-        "waited for); retained = stream messages after the restart / before it (+1 warm-up message)"
+        "persistence_overhead = 1 - file / memory publish rate (publish_async as fast as backpressure "
+        "allows, every PubAck waited for), consume_overhead likewise for consuming; medians over the "
+        "interleaved runs. retained = messages in the variant's streams after the restart / before "
+        "it (each stream also holds one warm-up message)."
     )
     return result
 

@@ -190,7 +190,7 @@ def _auth_setting(settings: AdapterSettings) -> str:
     for setting in ("creds_file", "nkey_seed_file", "token_file"):
         if getattr(settings, setting) is not None:
             return setting
-    return "user/password_file" if settings.user else "the server's auth (no credentials are set)"
+    return "user/password_file" if settings.user else "credentials: none are set"
 
 
 def _is_auth_error(exc: BaseException) -> bool:

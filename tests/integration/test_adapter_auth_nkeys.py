@@ -209,3 +209,8 @@ async def test_account_seed_instead_of_user_seed_is_rejected_locally(
     with pytest.raises(CredentialFileError, match="does not hold a user nkey seed") as info:
         await NatsClient(**_opts(nkey_server, nkey_seed_file=seed)).connect()
     assert account.seed.decode() not in str(info.value)
+
+
+async def test_no_credentials_against_an_nkey_server_says_none_are_set(nkey_server: NatsProcess) -> None:
+    with pytest.raises(ConnectionError, match=r"authorization refused.*\(check credentials: none are set\)"):
+        await NatsClient(**_opts(nkey_server)).connect()

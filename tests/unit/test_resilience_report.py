@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.resilience.__main__ import main
-from benchmarks.resilience.report import fmt, render
+from benchmarks.resilience.report import claims, fmt, render
 from benchmarks.resilience.result import ScenarioResult
 from benchmarks.resilience.verdict import judge
 
@@ -102,3 +102,25 @@ def test_bad_scale_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as info:
         main(["--scale", "0"])
     assert info.value.code == 2
+
+
+def test_claims_put_the_design_note_next_to_the_figures() -> None:
+    rs = [
+        result("baseline_pubsub", {"latency_p50_ms": 0.5, "latency_p99_ms": 1.4}, {}),
+        result("broker_restart", {"message_loss": 0.0, "recovery_s": 0.7, "handler_redeliveries": 27}, {}),
+        result(
+            "network_partition", {"message_loss": 0.01, "recovery_s": 0.65, "handler_redeliveries": 0}, {}
+        ),
+        result("compression_vs_batch_ack", {"compression_saving": 0.8153}, {}),
+    ]
+    lines = claims(rs)
+    assert lines[0] == "Low latency, median < 5 ms in the baseline: p50 0.50 ms, p99 1.40 ms."
+    assert "99.00 % of messages delivered in broker_restart, network_partition" in lines[1]  # the worst
+    assert "handler redeliveries broker_restart 27, network_partition 0" in lines[1]
+    assert (
+        lines[2]
+        == "Recovery < 2 s: broker_restart 0.70 s, network_partition 0.65 s from the end of the fault."
+    )
+    assert "81.53 % on the wire" in lines[3]
+    assert len(lines) == 4  # no persistence scenario ran: no persistence line
+    assert claims([]) == []

@@ -10,7 +10,7 @@ PYTEST ?= $(UV) run --frozen pytest
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help sync provision setup test test-unit test-integration test-e2e lint dev-up dev-down dev-status demo
+.PHONY: help sync provision setup test test-unit test-integration test-e2e lint resilience dev-up dev-down dev-status demo
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ lint: sync ## ruff (lint + format check) and mypy
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
+
+resilience: setup ## resilience scenario matrix against real nats-server + Toxiproxy -> docs/resilience_report.md (~2 min)
+	$(UV) run --frozen python -m benchmarks.resilience --out docs/resilience_report.md
 
 dev-up: setup ## local stack in the background: NATS JetStream + control plane (prints KUBECONFIG and SEAM_NATS_SERVER_URLS)
 	$(UV) run --frozen seam-stack up

@@ -157,9 +157,20 @@ async def publish_all(
     ack_wait_s: float = 180.0,
 ) -> None:
     """Publish `count` messages at `rate` msg/s (0 = as fast as the adapter's backpressure allows)
-    and wait for every PubAck or failure; `on_index` runs once when message `at_index` is due."""
-    futs = []
+    and wait for every PubAck or failure; `on_index` runs once when message `at_index` is due.
+    Futures are not kept: the probe's callback records each outcome, so the harness itself holds
+    no per-message objects that would show up as RSS growth."""
     start = probe.first_publish = probe.first_publish or time.monotonic()
+    settled = asyncio.Event()
+    open_futs = 0
+
+    def done(i: int, fut: asyncio.Future[PublishAck]) -> None:
+        nonlocal open_futs
+        probe.on_ack(i, fut)
+        open_futs -= 1
+        if open_futs == 0:
+            settled.set()
+
     for i in range(count):
         if rate > 0:
             delay = start + i / rate - time.monotonic()
@@ -171,10 +182,12 @@ async def publish_all(
             on_index()
         fut = await client.publish_async(subject, payload(i, size), msg_id=f"{id_prefix}-{i}")
         probe.sent += 1
-        fut.add_done_callback(functools.partial(probe.on_ack, i))
-        futs.append(fut)
-    if futs:
-        await asyncio.wait(futs, timeout=ack_wait_s)
+        open_futs += 1
+        settled.clear()
+        fut.add_done_callback(functools.partial(done, i))
+    if open_futs:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(settled.wait(), ack_wait_s)
 
 
 async def wait_until(cond: Callable[[], bool], within_s: float) -> bool:

@@ -600,7 +600,7 @@ async def run_persistence_comparison(matrix: Matrix, scenario: Scenario) -> Scen
     kill = f.kind == "broker_kill"
     how = "kill -9" if kill else "graceful stop (SIGTERM)"
     result = _base_result(
-        matrix, scenario, f"after every run: {how} of nats-server, {f.duration_s:g} s down, restart"
+        matrix, scenario, f"once all runs are done: {how} of nats-server, {f.duration_s:g} s down, restart"
     )
     n = scenario.load_profile.message_count
     with NatsProcess(name="res-persist") as srv:

@@ -195,6 +195,11 @@ BAD = [
         "settings: colour: unknown option",
         id="unknown-adapter-option",
     ),
+    pytest.param(
+        mutate(["scenarios", 5, "repeat"], 0),
+        "scenario 'compression_vs_batch_ack': repeat: Input should be greater than or equal to 1 (got 0)",
+        id="zero-repeat",
+    ),
     pytest.param(mutate(["scenarios"], []), "scenarios: must be a non-empty list", id="no-scenarios"),
     pytest.param(
         mutate(["scenarios", 0], "baseline"),

@@ -21,6 +21,8 @@ from seam_harness.kube import ControlPlane
 from seam_harness.process import ManagedProcess, free_port, scratch_dir, tail
 
 REPO = Path(__file__).resolve().parents[2]
+# Seconds between full resyncs of an e2e operator: short, so a missed event costs little time.
+DEFAULT_RESYNC = 3.0
 CRDS = REPO / "crds"
 
 
@@ -45,7 +47,7 @@ class OperatorProcess:
         nats_url: str,
         *,
         name: str = "op",
-        resync_seconds: float = 3.0,
+        resync_seconds: float = DEFAULT_RESYNC,
         standalone: bool = True,
         kubeconfig: Path | None = None,
         extra_args: tuple[str, ...] = (),
@@ -100,6 +102,10 @@ class OperatorProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+# The `start_operator` fixture (tests/e2e/conftest.py): (nats_url, **OperatorProcess options) -> started.
+StartOperator = Callable[..., OperatorProcess]
 
 
 def install_crds(kube: ControlPlane) -> None:

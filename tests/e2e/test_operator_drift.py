@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from seam_harness.kube import ControlPlane
 from seam_harness.nats import NatsProcess
-from seam_harness.pytest_plugin import attach_logs
 from tests.e2e.nats_probe import consumer_config, js, stream_config
 from tests.e2e.operator_process import (
     OperatorProcess,
+    StartOperator,
     apply,
     consumer_doc,
     event_reasons,
     get,
-    install_crds,
     poll,
     ready,
     stream_doc,
@@ -31,17 +29,8 @@ RESYNC = 120.0
 
 
 @pytest.fixture
-def operator(
-    kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess, request: pytest.FixtureRequest
-) -> Iterator[OperatorProcess]:
-    install_crds(kube)
-    op = OperatorProcess(kube, kube_namespace, nats_server.url, resync_seconds=RESYNC)
-    attach_logs(request, op.log_path)
-    op.start()
-    try:
-        yield op
-    finally:
-        op.stop()
+def operator_resync() -> float:
+    return RESYNC
 
 
 def _timed(fetch, done, timeout: float = 20.0) -> float:  # type: ignore[no-untyped-def]
@@ -100,41 +89,35 @@ def test_altered_stream_is_restored(
 
 
 def test_observe_mode_reports_and_never_writes(
-    kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess
+    kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess, start_operator: StartOperator
 ) -> None:
-    install_crds(kube)
     ns = kube_namespace
-    op = OperatorProcess(kube, ns, nats_server.url, resync_seconds=1.0).start()
-    try:
-        apply(
-            kube,
-            ns,
-            stream_doc(
-                "watched", name="WATCHED", subjects=["watched.>"], maxMsgs=10, managementPolicy="Observe"
-            ),
-        )
-        missing = wait_ready(kube, ns, "streams", "watched", status="False", reason="NotFound")
-        assert "Observe" in missing["status"]["conditions"][0]["message"]
-        assert stream_config(nats_server.url, "WATCHED") is None
+    start_operator(nats_server.url, resync_seconds=1.0)
+    apply(
+        kube,
+        ns,
+        stream_doc("watched", name="WATCHED", subjects=["watched.>"], maxMsgs=10, managementPolicy="Observe"),
+    )
+    missing = wait_ready(kube, ns, "streams", "watched", status="False", reason="NotFound")
+    assert "Observe" in missing["status"]["conditions"][0]["message"]
+    assert stream_config(nats_server.url, "WATCHED") is None
 
-        # Someone else creates it with other settings: reported, not changed.
-        assert "error" not in js(
-            nats_server.url,
-            "STREAM.CREATE.WATCHED",
-            {"name": "WATCHED", "subjects": ["watched.>"], "max_msgs": 99},
-        )
-        observed = wait_ready(kube, ns, "streams", "watched", reason="Observed", timeout=30)
-        assert "max_msgs" in observed["status"]["conditions"][0]["message"]
-        time.sleep(3)  # several resyncs at 1 s
-        assert stream_config(nats_server.url, "WATCHED")["max_msgs"] == 99
+    # Someone else creates it with other settings: reported, not changed.
+    assert "error" not in js(
+        nats_server.url,
+        "STREAM.CREATE.WATCHED",
+        {"name": "WATCHED", "subjects": ["watched.>"], "max_msgs": 99},
+    )
+    observed = wait_ready(kube, ns, "streams", "watched", reason="Observed", timeout=30)
+    assert "max_msgs" in observed["status"]["conditions"][0]["message"]
+    time.sleep(3)  # several resyncs at 1 s
+    assert stream_config(nats_server.url, "WATCHED")["max_msgs"] == 99
 
-        # Deleting an observed resource never deletes the server object.
-        kube.kubectl("delete", "-n", ns, "stream", "watched", "--timeout=30s")
-        assert stream_config(nats_server.url, "WATCHED") is not None
-        assert get(kube, ns, "streams", "watched") is None
-        assert ready(observed)[0] == "True"
-    finally:
-        op.stop()
+    # Deleting an observed resource never deletes the server object.
+    kube.kubectl("delete", "-n", ns, "stream", "watched", "--timeout=30s")
+    assert stream_config(nats_server.url, "WATCHED") is not None
+    assert get(kube, ns, "streams", "watched") is None
+    assert ready(observed)[0] == "True"
 
 
 def test_consumer_by_stream_name_and_observed_consumer(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,10 +11,10 @@ from seam_harness.nats import NatsProcess
 from tests.e2e.nats_probe import consumer_config, stream_config, stream_names
 from tests.e2e.operator_process import (
     OperatorProcess,
+    StartOperator,
     apply,
     consumer_doc,
     get,
-    install_crds,
     poll,
     ready,
     stream_doc,
@@ -26,13 +25,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def operator(kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess) -> Iterator[OperatorProcess]:
-    install_crds(kube)
-    op = OperatorProcess(kube, kube_namespace, nats_server.url, resync_seconds=2.0).start()
-    try:
-        yield op
-    finally:
-        op.stop()
+def operator_resync() -> float:
+    return 2.0
 
 
 def test_deletion_policies(
@@ -102,11 +96,10 @@ def test_nats_down_sets_ready_false_then_recovers(
 
 
 def test_operator_killed_midway_converges_after_restart(
-    kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess
+    kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess, start_operator: StartOperator
 ) -> None:
-    install_crds(kube)
     ns = kube_namespace
-    first = OperatorProcess(kube, ns, nats_server.url, resync_seconds=2.0, name="first").start()
+    first = start_operator(nats_server.url, resync_seconds=2.0, name="first")
     names = [f"s{i}" for i in range(40)]
     docs = [
         *[consumer_doc(f"c-{n}", streamRef={"name": n}) for n in names],
@@ -121,15 +114,11 @@ def test_operator_killed_midway_converges_after_restart(
     partial = len(stream_names(nats_server.url))
     half_done = [get(kube, ns, "consumers", f"c-{n}") for n in names]
     consumers_ready = sum(1 for obj in half_done if ready(obj)[0] == "True")
-    second = OperatorProcess(kube, ns, nats_server.url, resync_seconds=2.0, name="second").start()
-    try:
-        for n in names:
-            wait_ready(kube, ns, "streams", n, timeout=120)
-            wait_ready(kube, ns, "consumers", f"c-{n}", timeout=120)
-        assert sorted(stream_names(nats_server.url)) == sorted(names)
-        print(
-            f"\nbefore the kill: {partial}/{len(names)} streams,"
-            f" {consumers_ready}/{len(names)} consumers Ready"
-        )
-    finally:
-        second.stop()
+    start_operator(nats_server.url, resync_seconds=2.0, name="second")
+    for n in names:
+        wait_ready(kube, ns, "streams", n, timeout=120)
+        wait_ready(kube, ns, "consumers", f"c-{n}", timeout=120)
+    assert sorted(stream_names(nats_server.url)) == sorted(names)
+    print(
+        f"\nbefore the kill: {partial}/{len(names)} streams, {consumers_ready}/{len(names)} consumers Ready"
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from seam_harness.kube import ControlPlane
@@ -15,7 +13,6 @@ from tests.e2e.operator_process import (
     consumer_doc,
     event_reasons,
     get,
-    install_crds,
     poll,
     stream_doc,
     wait_ready,
@@ -24,16 +21,6 @@ from tests.e2e.operator_process import (
 pytestmark = pytest.mark.e2e
 
 NS_PER_S = 1_000_000_000
-
-
-@pytest.fixture
-def operator(kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess) -> Iterator[OperatorProcess]:
-    install_crds(kube)
-    op = OperatorProcess(kube, kube_namespace, nats_server.url).start()
-    try:
-        yield op
-    finally:
-        op.stop()
 
 
 def test_stream_and_consumer_exist_with_exactly_the_configured_settings(

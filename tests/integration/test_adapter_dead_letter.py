@@ -11,21 +11,18 @@ import nats
 import pytest
 
 from adapter_runtime import NatsClient, NatsServer, codec
+from tests.integration.adapter_options import adapter_options
 from tests.integration.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
 
+# A nak'd message comes back within a fraction of a second.
+QUICK_REDELIVERY = {"nak_delay": 0.05, "nak_delay_max": 0.2}
+
+
 def opts(url: str, **kw: Any) -> dict[str, Any]:
-    return {
-        "server_urls": [url],
-        "metrics_port": 0,
-        "health_port": 0,
-        "fetch_timeout": 1.0,
-        "nak_delay": 0.05,
-        "nak_delay_max": 0.2,
-        **kw,
-    }
+    return adapter_options(url, **{**QUICK_REDELIVERY, **kw})
 
 
 async def _dead_letters(url: str, stream: str = "SEAM_DLQ") -> list[Any]:

@@ -9,12 +9,9 @@ import nats
 import pytest
 
 from adapter_runtime import NatsClient, NatsServer
+from tests.integration.adapter_options import adapter_options as opts
 
 pytestmark = pytest.mark.integration
-
-
-def opts(url: str, **kw: Any) -> dict[str, Any]:
-    return {"server_urls": [url], "metrics_port": 0, "health_port": 0, "fetch_timeout": 1.0, **kw}
 
 
 async def test_max_inflight_bounds_handlers_and_delivered_messages(nats_url: str) -> None:

@@ -15,12 +15,9 @@ import pytest
 from adapter_runtime import Consumer, NatsClient, NatsServer, Publisher
 from adapter_runtime.client import PublishError
 from adapter_runtime.streams import StreamSetupError
+from tests.integration.adapter_options import adapter_options as opts
 
 pytestmark = pytest.mark.integration
-
-
-def opts(url: str, **kw: Any) -> dict[str, Any]:
-    return {"server_urls": [url], "metrics_port": 0, "health_port": 0, "fetch_timeout": 1.0, **kw}
 
 
 async def test_round_trip_dict_bytes_str_list(nats_url: str) -> None:

@@ -63,22 +63,9 @@ def env(kube: ControlPlane) -> Iterator[Env]:
         name="inject", extra_config=f'authorization {{ user: {USER}, password: "{PASSWORD}" }}'
     )
     server.start()
-    hook = f"seam-inject-{ns}.oppie.xyz"
-    op = OperatorProcess(
-        kube,
-        ns,
-        "nats://127.0.0.1:1",
-        name="inject",
-        extra_args=webhook_args(hook),
-    )
+    op, hook = webhook_operator(kube, ns, name="inject")
     try:
-        op.start()
-        poll(
-            lambda: webhook_ready(kube, hook),
-            bool,
-            timeout=60,
-            what=f"webhook config {hook} (log {op.log_path})",
-        )
+        start_with_webhook(kube, op, hook)
         kube.kubectl("apply", "-n", ns, "-f", "-", input=secret_yaml("nats-user", USER, PASSWORD))
         apply(
             kube,
@@ -108,8 +95,10 @@ def remove_webhook_configs(kube: ControlPlane, name: str) -> None:
         kube.kubectl("delete", kind, name, "--ignore-not-found", check=False)
 
 
-def webhook_args(config_name: str) -> tuple[str, ...]:
-    return (
+def webhook_operator(kube: ControlPlane, ns: str, **options: Any) -> tuple[OperatorProcess, str]:
+    """An operator (not started) serving the injection webhook for `ns`, and its webhook config name."""
+    hook = f"seam-inject-{ns}.oppie.xyz"
+    args = (
         "--webhook-port",
         str(free_port()),
         "--webhook-addr",
@@ -117,8 +106,16 @@ def webhook_args(config_name: str) -> tuple[str, ...]:
         "--webhook-cert-dir",
         str(scratch_dir("webhook-certs-")),
         "--webhook-config-name",
-        config_name,
+        hook,
     )
+    return OperatorProcess(kube, ns, "nats://127.0.0.1:1", extra_args=args, **options), hook
+
+
+def start_with_webhook(kube: ControlPlane, op: OperatorProcess, hook: str) -> None:
+    """Start `op` and wait until the apiserver has its webhook configuration `hook`."""
+    op.start()
+    what = f"webhook config {hook} (log {op.log_path})"
+    poll(lambda: webhook_ready(kube, hook), bool, timeout=60, what=what)
 
 
 def secret_yaml(name: str, user: str, password: str) -> str:
@@ -340,23 +337,9 @@ def test_the_shipped_webhook_rbac_is_enough(kube: ControlPlane, tmp_path: Path) 
     kube.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(rbac))
     kubeconfig = _service_account_kubeconfig(kube, tmp_path)
     ns = kube.create_namespace("inject-rbac")
-    hook = f"seam-inject-{ns}.oppie.xyz"
-    op = OperatorProcess(
-        kube,
-        ns,
-        "nats://127.0.0.1:1",
-        name="inject-rbac",
-        kubeconfig=kubeconfig,
-        extra_args=webhook_args(hook),
-    )
+    op, hook = webhook_operator(kube, ns, name="inject-rbac", kubeconfig=kubeconfig)
     try:
-        op.start()
-        poll(
-            lambda: webhook_ready(kube, hook),
-            bool,
-            timeout=60,
-            what=f"webhook config {hook} (log {op.log_path})",
-        )
+        start_with_webhook(kube, op, hook)
         assert kube.kubectl("get", "validatingwebhookconfiguration", hook, check=False).returncode == 0
         apply(kube, ns, stream_doc("events", subjects=["events.>"]))
         apply(kube, ns, pod_doc("pub", {"jetstream.oppie.xyz/stream": "events"}, LABEL))

@@ -14,20 +14,28 @@ from tests.integration.adapter_options import adapter_options as opts
 pytestmark = pytest.mark.integration
 
 
+class ConcurrencyProbe:
+    """A handler that takes `seconds` per message and records how many ran at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.running = 0
+        self.peak = 0
+        self.done: list[int] = []
+
+    async def handle(self, subject: str, data: Any, reply_to: str | None = None) -> None:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        await asyncio.sleep(self.seconds)
+        self.running -= 1
+        self.done.append(data["i"])
+
+
 async def test_max_inflight_bounds_handlers_and_delivered_messages(nats_url: str) -> None:
     n, inflight = 60, 5
-    running = 0
-    peak = 0
-    done: list[int] = []
+    probe = ConcurrencyProbe(0.05)
+    done = probe.done
     ack_pending_seen: list[int] = []
-
-    async def slow(subject: str, data: Any, reply_to: str | None = None) -> None:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        await asyncio.sleep(0.05)
-        running -= 1
-        done.append(data["i"])
 
     async with NatsClient(**opts(nats_url)) as client:
         for i in range(n):
@@ -38,7 +46,7 @@ async def test_max_inflight_bounds_handlers_and_delivered_messages(nats_url: str
     server = NatsServer(**opts(nats_url, max_inflight=inflight, max_ack_pending=100, batch_size=inflight))
     await server.connect()
     try:
-        await server.subscribe("flow.x", slow, consumer_name="flow")
+        await server.subscribe("flow.x", probe.handle, consumer_name="flow")
         while len(done) < n:
             info = await js.consumer_info("SEAM", "flow")
             ack_pending_seen.append(int(info.num_ack_pending))
@@ -47,7 +55,7 @@ async def test_max_inflight_bounds_handlers_and_delivered_messages(nats_url: str
         await server.stop()
         await nc.close()
     assert sorted(done) == list(range(n))
-    assert peak == inflight  # saturated, never above the bound
+    assert probe.peak == inflight  # saturated, never above the bound
     # pull requests only ask for free handler slots, so nothing piles up in the client; the server
     # may briefly count up to one more window while acks of finished handlers are still in transit
     assert max(ack_pending_seen) <= 2 * inflight
@@ -63,19 +71,11 @@ async def test_consumer_max_ack_pending_caps_concurrency(nats_url: str) -> None:
         await js.add_consumer("SEAM", durable_name="cap", ack_policy="explicit", max_ack_pending=3)
     finally:
         await nc.close()
-    running = peak = 0
-    done: list[int] = []
-
-    async def handler(subject: str, data: Any, reply_to: str | None = None) -> None:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        await asyncio.sleep(0.02)
-        running -= 1
-        done.append(data["i"])
+    probe = ConcurrencyProbe(0.02)
+    done = probe.done
 
     async with NatsClient(**opts(nats_url)) as client, NatsServer(**opts(nats_url)) as server:
-        await server.subscribe("cap.x", handler, consumer_name="cap")
+        await server.subscribe("cap.x", probe.handle, consumer_name="cap")
         for i in range(30):
             await client.publish_async("cap.x", {"i": i})
         await client.flush()
@@ -83,7 +83,7 @@ async def test_consumer_max_ack_pending_caps_concurrency(nats_url: str) -> None:
             if len(done) == 30:
                 break
             await asyncio.sleep(0.05)
-    assert sorted(done) == list(range(30)) and peak == 3
+    assert sorted(done) == list(range(30)) and probe.peak == 3
 
 
 async def test_long_handler_is_kept_alive_with_in_progress(nats_url: str) -> None:

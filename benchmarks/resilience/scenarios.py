@@ -638,7 +638,9 @@ async def run_persistence_comparison(matrix: Matrix, scenario: Scenario) -> Scen
         "persistence_overhead = 1 - file / memory publish rate (publish_async as fast as backpressure "
         "allows, every PubAck waited for), consume_overhead likewise for consuming; medians over the "
         "interleaved runs. retained = messages in the variant's streams after the restart / before "
-        "it (each stream also holds one warm-up message)."
+        "it (each stream also holds one warm-up message). The variants differ only in the adapter's "
+        "`durable` option, which picks the stream storage (file/memory) and also makes the consumer "
+        "durable or ephemeral. On a shared 2-core machine single runs vary by +-20 %; read the ranges."
     )
     return result
 

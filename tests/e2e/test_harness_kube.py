@@ -8,32 +8,20 @@ from __future__ import annotations
 
 import os
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from seam_harness import kube as kube_module
 from seam_harness.kube import ControlPlane, ControlPlaneError, KubectlError
 from seam_harness.process import free_port
+from tests.e2e.operator_process import poll
 
 pytestmark = pytest.mark.e2e
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CRD_NAME = "widgets.harness.test.oppie.xyz"
-
-
-def poll(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 60.0) -> Any:
-    """Fetch until `done(value)` holds; the last value goes into the failure message."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"condition not met after {timeout}s; last value: {value!r}"
-        time.sleep(0.5)
 
 
 def _running(pid: int) -> bool:

@@ -90,6 +90,14 @@ class CredentialFileError(ValueError):
     """A credential file that exists but cannot be used; names the setting, never the contents."""
 
 
+class ReconnectCredentialError(nats.errors.Error):
+    """CredentialFileError met during a reconnect: nats-py reports it and tries again later.
+
+    nats-py's reconnect loop only survives its own error types; any other exception ends the
+    reconnect task and the client would stay disconnected for good.
+    """
+
+
 def is_user_seed(seed: str) -> bool:
     """True for a well-formed user nkey seed (``SU...``, valid base32 and checksum)."""
     import nkeys  # nats-py[nkeys]; imported here so plain user/token setups never load it
@@ -105,12 +113,8 @@ def is_user_seed(seed: str) -> bool:
     return len(raw) == 36 and nkeys.crc16(bytearray(raw[:-2])) == int.from_bytes(raw[-2:], "little")
 
 
-def creds_problems(text: str) -> list[str]:
-    """Why ``text`` is not a .creds file nats-py can use (empty: it is). Never quotes the text.
-
-    Without this check nats-py fails with a bare TypeError or, with no JWT block, loops forever
-    inside the event loop (the whole process hangs).
-    """
+def _creds_lines(text: str) -> tuple[str | None, str | None]:
+    """The raw lines after the JWT and the seed markers of a .creds text (None: not found)."""
     lines = text.splitlines(keepends=True)
 
     def after(marker: str) -> str | None:
@@ -119,11 +123,19 @@ def creds_problems(text: str) -> list[str]:
                 return lines[i + 1]
         return None
 
+    return after("BEGIN NATS USER JWT"), after("BEGIN USER NKEY SEED")
+
+
+def creds_problems(text: str) -> list[str]:
+    """Why ``text`` is not a .creds file nats-py can use (empty: it is). Never quotes the text.
+
+    Without this check nats-py fails with a bare TypeError or, with no JWT block, loops forever
+    inside the event loop (the whole process hangs).
+    """
+    jwt, seed = _creds_lines(text)
     problems = []
-    jwt = after("BEGIN NATS USER JWT")
     if jwt is None or jwt.strip().count(".") != 2:
         problems.append("no user JWT after a '-----BEGIN NATS USER JWT-----' line")
-    seed = after("BEGIN USER NKEY SEED")
     # nats-py reads the seed line up to its newline, so the newline is required too.
     if seed is None or not seed.endswith("\n") or not is_user_seed(seed.strip()):
         problems.append("no user nkey seed (SU...) line after a '-----BEGIN USER NKEY SEED-----' line")
@@ -145,12 +157,51 @@ def check_nkey_seed_file(path: Path) -> None:
         )
 
 
-def check_creds_file(path: Path) -> None:
-    problems = creds_problems(_read_text(path, "creds_file"))
+def read_creds_file(path: Path) -> tuple[str, str]:
+    """The user JWT and seed of a checked .creds file; raises CredentialFileError naming the problem."""
+    text = _read_text(path, "creds_file")
+    problems = creds_problems(text)
     if problems:
         raise CredentialFileError(
             f"creds_file {str(path)!r} is not a NATS .creds file: {'; '.join(problems)}"
         )
+    jwt, seed = _creds_lines(text)
+    assert jwt is not None and seed is not None  # creds_problems found both
+    return jwt.strip(), seed.strip()
+
+
+def check_creds_file(path: Path) -> None:
+    read_creds_file(path)
+
+
+def creds_callbacks(path: Path) -> tuple[Callable[[], bytearray], Callable[[str], bytes]]:
+    """nats-py ``user_jwt_cb`` and ``signature_cb`` that read and check ``path`` on every (re)connect.
+
+    Handing nats-py the path instead would let it re-read the file on a reconnect unchecked: a
+    file rotated into a broken one (no JWT block) makes it loop forever inside the event loop.
+    A broken file now fails that reconnect attempt with a ReconnectCredentialError (reported
+    through the error callback) and the next attempt reads the file again.
+    """
+
+    def read() -> tuple[str, str]:
+        try:
+            return read_creds_file(path)
+        except CredentialFileError as exc:
+            raise ReconnectCredentialError(str(exc)) from None
+
+    def user_jwt() -> bytearray:
+        return bytearray(read()[0].encode())
+
+    def sign(nonce: str) -> bytes:
+        import nkeys
+
+        key = nkeys.from_seed(bytearray(read()[1].encode()))
+        try:
+            return base64.b64encode(key.sign(nonce.encode()))
+        finally:
+            key.wipe()
+
+    return user_jwt, sign
 
 
 def connect_kwargs(settings: AdapterSettings, name: str) -> dict[str, Any]:
@@ -171,8 +222,8 @@ def connect_kwargs(settings: AdapterSettings, name: str) -> dict[str, Any]:
     if tls is not None:
         kw["tls"] = tls
     if settings.creds_file:
-        check_creds_file(settings.creds_file)
-        kw["user_credentials"] = str(settings.creds_file)
+        check_creds_file(settings.creds_file)  # the first attempt fails clearly, before any I/O
+        kw["user_jwt_cb"], kw["signature_cb"] = creds_callbacks(settings.creds_file)
     if settings.nkey_seed_file:
         check_nkey_seed_file(settings.nkey_seed_file)
         kw["nkeys_seed"] = str(settings.nkey_seed_file)

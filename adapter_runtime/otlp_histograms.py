@@ -2,12 +2,12 @@
 
 Recording a value through an SDK ``Histogram`` costs ~15-20 us on the 2-core dev box (about the
 adapter's whole per-message budget), so the hot path only appends to local histograms that are
-folded into fixed buckets in batches (:mod:`adapter_runtime.metrics`). :class:`HistogramExporter` wraps the real OTLP exporter: every
-periodic export (``OTEL_METRIC_EXPORT_INTERVAL``) carries, next to what the SDK collected (the
-observable counters and the backlog gauge), one OTel histogram metric per local histogram, built
-from a snapshot of its buckets. opentelemetry-sdk 1.45 has no ``MetricProducer`` hook, so the
-exporter is the public seam for adding data. Histograms are cumulative since the exporter started,
-like their Prometheus exposition.
+folded into fixed buckets in batches (:mod:`adapter_runtime.metrics`). :class:`HistogramExporter`
+wraps the real OTLP exporter: every periodic export (``OTEL_METRIC_EXPORT_INTERVAL``) carries,
+next to what the SDK collected (the observable counters and the backlog gauge), one OTel histogram
+metric per local histogram, built from a snapshot of its buckets. opentelemetry-sdk 1.45 has no
+``MetricProducer`` hook, so the exporter is the public seam for adding data. Histograms are
+cumulative since the exporter started, like their Prometheus exposition.
 
 Imported only when ``ENABLE_OTEL=1`` (the SDK import is not free).
 """

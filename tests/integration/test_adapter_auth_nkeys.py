@@ -214,3 +214,44 @@ async def test_account_seed_instead_of_user_seed_is_rejected_locally(
 async def test_no_credentials_against_an_nkey_server_says_none_are_set(nkey_server: NatsProcess) -> None:
     with pytest.raises(ConnectionError, match=r"authorization refused.*\(check credentials: none are set\)"):
         await NatsClient(**_opts(nkey_server)).connect()
+
+
+async def test_creds_file_broken_by_rotation_fails_reconnects_clearly_and_a_fixed_one_recovers(
+    trust: DecentralizedAuth, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The file is re-read and checked on every reconnect: nats-py would hang on a file with no JWT."""
+    creds = tmp_path / "rotating.creds"
+    good = trust.user_creds("rotating")
+    creds.write_text(good)
+    server = NatsProcess(name="jwt-rotate", extra_config=trust.server_config()).start()
+    ticks = 0
+
+    async def ticker() -> None:  # proves the event loop keeps running while reconnects fail
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.05)
+            ticks += 1
+
+    beat = asyncio.create_task(ticker())
+    try:
+        opts = _opts(server, creds_file=creds, max_reconnects=-1, reconnect_wait=0.1, stream_name="ROT")
+        async with NatsClient(**opts, stream_subjects=["rot.>"]) as client:
+            assert (await client.publish("rot.a", {"n": 1})).seq == 1
+            creds.write_text("-----BEGIN NATS USER JWT-----\n")  # rotated into a broken file
+            caplog.clear()
+            server.restart()
+            await wait_for(
+                lambda: "is not a NATS .creds file" in caplog.text, 20, "a clear error on reconnect"
+            )
+            before = ticks
+            await asyncio.sleep(0.5)
+            assert ticks > before, "the event loop must not hang on the broken file"
+            assert not client.nc.is_connected
+            creds.write_text(good)
+            await wait_for(lambda: client.nc.is_connected, 20, "reconnect with the fixed file")
+            assert (await client.publish("rot.a", {"n": 2})).seq == 2
+        seed = next(line for line in good.splitlines() if line.startswith("SU"))
+        assert seed not in caplog.text  # the seed is never logged
+    finally:
+        beat.cancel()
+        server.close()

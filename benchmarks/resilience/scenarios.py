@@ -21,6 +21,7 @@ from nats.js.errors import NotFoundError
 
 from adapter_runtime import NatsClient, NatsServer
 from adapter_runtime.client import PublishAck
+from adapter_runtime.settings import AdapterSettings
 from benchmarks.bench_stats import median, percentile
 from benchmarks.resilience.matrix import Matrix, Scenario, Variant
 from benchmarks.resilience.payloads import padded, records
@@ -316,6 +317,17 @@ async def run_pubsub(
     if inject is not None:
         result.measured["outage_s"] = outage.duration_s
         result.measured["recovery_s"] = probe.recovery_s(outage.end)
+        result.measured["catch_up_s"] = (
+            max(probe.handled_times) - outage.end if outage.end is not None and probe.complete() else None
+        )
+        if server.stats["redelivered"]:
+            ack_wait = AdapterSettings.from_options(**result.settings).ack_wait
+            result.notes.append(
+                f"catch_up_s (fault end to the last message's first handling) includes "
+                f"{server.stats['redelivered']} message(s) the server had sent during the fault that "
+                "never reached the consumer: JetStream redelivers such a message only when its "
+                f"ack_wait ({ack_wait:g} s here) expires, so ack_wait bounds the worst-case delay."
+            )
     return result
 
 

@@ -64,6 +64,7 @@ async def test_fault_happens_and_everything_recovers(matrix: Matrix, name: str) 
     assert m["reconnects"] >= 2  # publisher and consumer both lost the server and came back
     assert m["outage_s"] is not None and m["outage_s"] > 0
     assert m["recovery_s"] is not None and m["recovery_s"] >= 0  # a message handled and acked after it
+    assert m["catch_up_s"] is not None and m["catch_up_s"] >= 0  # every message came through after it
 
 
 async def test_duplicate_msg_id_is_stored_and_handled_once(matrix: Matrix) -> None:

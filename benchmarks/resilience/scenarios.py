@@ -47,6 +47,8 @@ class Probe:
     failed: int = 0
     handled: set[int] = field(default_factory=set)
     handled_times: list[float] = field(default_factory=list)
+    handled_at: dict[int, float] = field(default_factory=dict)
+    sent_at: list[float] = field(default_factory=list)  # by message index
     calls: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     first_publish: float = 0.0
@@ -67,7 +69,9 @@ class Probe:
         if i in self.handled:
             return
         self.handled.add(i)
-        self.handled_times.append(time.monotonic())
+        now = time.monotonic()
+        self.handled_times.append(now)
+        self.handled_at[i] = now
         self.latencies_ms.append((now_ns - data["t"]) / 1e6)
         if self.handler_delay_s:
             await asyncio.sleep(self.handler_delay_s)
@@ -96,6 +100,16 @@ class Probe:
         if not handled or not acked:
             return None
         return max(min(handled), min(acked)) - fault_end
+
+    def catch_up_s(self, fault_end: float | None) -> float | None:
+        """From the fault's end until every message published before that end has been handled
+        (the backlog the fault built up is gone); None if some never were."""
+        if fault_end is None:
+            return None
+        backlog = [i for i, t in enumerate(self.sent_at) if t <= fault_end]
+        if any(i not in self.handled_at for i in backlog):
+            return None
+        return max([0.0] + [self.handled_at[i] - fault_end for i in backlog])
 
 
 @dataclass
@@ -181,6 +195,7 @@ async def publish_all(
             await asyncio.sleep(0)  # let acks and handlers run between bursts
         if on_index is not None and i == at_index:
             on_index()
+        probe.sent_at.append(time.monotonic())
         fut = await client.publish_async(subject, payload(i, size), msg_id=f"{id_prefix}-{i}")
         probe.sent += 1
         open_futs += 1
@@ -317,13 +332,11 @@ async def run_pubsub(
     if inject is not None:
         result.measured["outage_s"] = outage.duration_s
         result.measured["recovery_s"] = probe.recovery_s(outage.end)
-        result.measured["catch_up_s"] = (
-            max(probe.handled_times) - outage.end if outage.end is not None and probe.complete() else None
-        )
+        result.measured["catch_up_s"] = probe.catch_up_s(outage.end)
         if server.stats["redelivered"]:
             ack_wait = AdapterSettings.from_options(**result.settings).ack_wait
             result.notes.append(
-                f"catch_up_s (fault end to the last message's first handling) includes "
+                f"catch_up_s (fault end until every message published before it was handled) may include "
                 f"{server.stats['redelivered']} message(s) the server had sent during the fault that "
                 "never reached the consumer: JetStream redelivers such a message only when its "
                 f"ack_wait ({ack_wait:g} s here) expires, so ack_wait bounds the worst-case delay."

@@ -1,4 +1,5 @@
-"""Turn handler data into bytes and back (pure): JSON for dict/list, UTF-8 for str, raw bytes.
+"""Turn handler data into bytes and back (pure): JSON for dict/list/pydantic models, UTF-8 for str,
+raw bytes.
 
 The content type travels in ``Seam-Content-Type`` so a consumer hands the handler the same kind of
 value the publisher passed. Messages without the header (foreign publishers) are tried as JSON
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
+from pydantic import BaseModel
 
 JSON = "json"
 TEXT = "text"
@@ -30,7 +33,9 @@ def encode(data: Any) -> tuple[bytes, str]:
             return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(), JSON
         except (TypeError, ValueError) as exc:
             raise PayloadError(f"data is not JSON serializable: {exc}") from None
-    raise PayloadError(f"data must be dict, list, str or bytes, got {type(data).__name__}")
+    if isinstance(data, BaseModel):
+        return data.model_dump_json().encode(), JSON
+    raise PayloadError(f"data must be dict, list, str, bytes or a pydantic model, got {type(data).__name__}")
 
 
 def decode(raw: bytes, content_type: str | None) -> Any:

@@ -4,7 +4,8 @@ Per subscription one fetch loop asks for at most ``min(batch_size, free slots)``
 slots = ``min(max_inflight, max_ack_pending)``, so a slow handler never makes messages pile up in
 the client. Each message is acked after its handler returns, nak'ed with exponential delay when it
 raises, kept alive with in_progress while the handler runs long, and after ``max_deliver`` failed
-deliveries (or at once when the payload cannot be decoded) published with its payload, headers and
+deliveries (or at once when the payload cannot be decoded, or does not fit the pydantic model the
+handler's `data` is annotated with) published with its payload, headers and
 the reason to the dead-letter subject and then terminated.
 
 The loop survives broker restarts (nats.py #504): every fetch is a fresh pull request with an
@@ -41,6 +42,7 @@ from adapter_runtime.connection import check_subject, open_connection
 from adapter_runtime.delivery import Outcome, after_failure, nak_delay
 from adapter_runtime.health import HealthServer
 from adapter_runtime.metrics import NoopMetrics, make_metrics
+from adapter_runtime.payload_models import PayloadModelError, payload_model, to_model
 from adapter_runtime.settings import AdapterSettings
 from adapter_runtime.streams import StreamKeeper, ensure_consumer
 from adapter_runtime.subjects import durable_name_for
@@ -104,6 +106,7 @@ class _Subscription:
         self.full_subject = full_subject
         self.handler = handler
         self.is_async = inspect.iscoroutinefunction(handler)
+        self.model = payload_model(handler)  # data: SomeModel -> validated into it, else None
         self.consumer = consumer
         self.filter = filt
         self.inbox = ""
@@ -463,6 +466,12 @@ class NatsServer:
         except (codec.UnknownEncodingError, codec.CorruptPayloadError, payload.PayloadError) as exc:
             await self._dead_letter(sub, d, f"undecodable payload: {exc}", delivered)
             return
+        if sub.model is not None:
+            try:
+                data = to_model(sub.model, data)
+            except PayloadModelError as exc:  # redelivery cannot fix it: dead-letter at once
+                await self._dead_letter(sub, d, str(exc), delivered)
+                return
         if delivered > s.max_deliver:
             # an earlier attempt died mid-handler (crash, drain); do not run it yet another time
             await self._dead_letter(

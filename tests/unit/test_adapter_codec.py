@@ -83,7 +83,7 @@ def test_payload_round_trip(data: object) -> None:
 
 
 def test_payload_errors() -> None:
-    with pytest.raises(payload.PayloadError, match="dict, list, str or bytes"):
+    with pytest.raises(payload.PayloadError, match="dict, list, str, bytes or a pydantic model"):
         payload.encode(42)
     with pytest.raises(payload.PayloadError, match="not JSON serializable"):
         payload.encode({"x": object()})

@@ -22,6 +22,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from seam_harness.process import pid_alive
+
 STATE_FILE = "state.json"
 
 
@@ -34,22 +36,6 @@ def _read_state(stack_dir: Path) -> dict[str, Any] | None:
         return dict(json.loads((stack_dir / STATE_FILE).read_text()))
     except (FileNotFoundError, ValueError):
         return None
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); a finished supervisor is reaped by init quickly anyway.
-    with contextlib.suppress(OSError):
-        if "State:\tZ" in Path(f"/proc/{pid}/status").read_text():
-            return False
-    return True
 
 
 def _exports(state: dict[str, Any]) -> str:
@@ -121,7 +107,7 @@ def _supervise(stack_dir: Path, nats_port: int | None, with_kube: bool) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     stack_dir: Path = args.stack_dir
     state = _read_state(stack_dir)
-    if state and _alive(state.get("supervisor_pid")):
+    if state and pid_alive(state.get("supervisor_pid")):
         print(f"# stack already running (supervisor pid {state['supervisor_pid']})")
         print(_exports(state))
         return 0
@@ -162,14 +148,14 @@ def cmd_down(args: argparse.Namespace) -> int:
         print("# no stack running")
     else:
         pid = int(state["supervisor_pid"])
-        if _alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 60
-            while _alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
         # A supervisor that was killed leaves its servers: stop them by process group.
         for server_pid in state.get("server_pids", {}).values():
-            if _alive(server_pid):
+            if pid_alive(server_pid):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(int(server_pid), signal.SIGKILL)
         print("# stack stopped")
@@ -207,13 +193,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("stack: not running")
         return 3
     checks = {
-        "supervisor": _alive(state.get("supervisor_pid")),
+        "supervisor": pid_alive(state.get("supervisor_pid")),
         "nats": _http_ok(state["nats_monitor_url"] + "/healthz"),
     }
     if state.get("kubeconfig"):
         checks["kube-apiserver"] = _kube_ready(state["kubeconfig"])
         for name in ("etcd", "kube-controller-manager"):
-            checks[name] = _alive(state["server_pids"].get(name))
+            checks[name] = pid_alive(state["server_pids"].get(name))
     for name, ok in checks.items():
         print(f"{name:<24} {'ok' if ok else 'DOWN'}")
     print(f"{'nats url':<24} {state['nats_url']}")

@@ -58,13 +58,19 @@ def _run_registry() -> Path:
     return cache_dir() / "run"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether `pid` runs (a zombie does not count: it answers kill(0) until its parent reaps it)."""
+    if not pid:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    with contextlib.suppress(OSError):
+        if "State:\tZ" in Path(f"/proc/{pid}/status").read_text():
+            return False
     return True
 
 
@@ -93,7 +99,7 @@ def reap_orphans(registry: Path | None = None) -> list[int]:
         except (OSError, ValueError, KeyError, TypeError):
             entry.unlink(missing_ok=True)
             continue
-        if _pid_alive(owner):
+        if pid_alive(owner):
             continue
         if _cmdline0(pid) == exe:
             with contextlib.suppress(ProcessLookupError, PermissionError):

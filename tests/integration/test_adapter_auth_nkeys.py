@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,40 +18,10 @@ from adapter_runtime import NatsClient, NatsServer
 from adapter_runtime.connection import CredentialFileError
 from adapter_runtime.settings import SettingsError
 from seam_harness.nats import NatsProcess
-from seam_harness.nats_auth import DecentralizedAuth, NKey, new_nkey, nkey_users_config
+from seam_harness.nats_auth import DecentralizedAuth, NKey, new_nkey
 from tests.integration.waiting import wait_for
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def nkey_user() -> NKey:
-    return new_nkey("user")
-
-
-@pytest.fixture(scope="module")
-def nkey_server(nkey_user: NKey) -> Iterator[NatsProcess]:
-    server = NatsProcess(name="nkey-auth", extra_config=nkey_users_config([nkey_user.public]))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="module")
-def trust() -> DecentralizedAuth:
-    return DecentralizedAuth.create()
-
-
-@pytest.fixture(scope="module")
-def jwt_server(trust: DecentralizedAuth) -> Iterator[NatsProcess]:
-    server = NatsProcess(name="jwt-auth", extra_config=trust.server_config())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def _opts(server: NatsProcess, **kw: object) -> dict[str, Any]:

@@ -7,46 +7,15 @@ against real nats-servers without a control plane; reading the Secrets is covere
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from jetstream_operator.connections import ConnectionConfig, ConnectionPool, NatsAuthError
 from jetstream_operator.reconcile.runner import as_failure
 
 from seam_harness.nats import NatsProcess
-from seam_harness.nats_auth import DecentralizedAuth, NKey, new_nkey, nkey_users_config
+from seam_harness.nats_auth import DecentralizedAuth, NKey, new_nkey
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def nkey_user() -> NKey:
-    return new_nkey("user")
-
-
-@pytest.fixture(scope="module")
-def nkey_server(nkey_user: NKey) -> Iterator[NatsProcess]:
-    server = NatsProcess(name="op-nkey", extra_config=nkey_users_config([nkey_user.public]))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="module")
-def trust() -> DecentralizedAuth:
-    return DecentralizedAuth.create()
-
-
-@pytest.fixture(scope="module")
-def jwt_server(trust: DecentralizedAuth) -> Iterator[NatsProcess]:
-    server = NatsProcess(name="op-jwt", extra_config=trust.server_config())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 async def _manage_a_stream(pool: ConnectionPool, config: ConnectionConfig, name: str) -> None:

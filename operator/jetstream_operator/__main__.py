@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None) -> OperatorSettings:
     parser.add_argument("--nats-url", help="servers for resources without a connectionRef")
     parser.add_argument("--resync-seconds", type=float, help="periodic drift check and state refresh")
     parser.add_argument("--health-port", type=int, help="liveness endpoint port (0: off)")
+    parser.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (0: off)")
     parser.add_argument("--json-logs", action="store_true", default=None, help="log JSON lines")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING")
     parser.add_argument("--peering-name", help="KopfPeering object shared by the replicas")

@@ -27,6 +27,10 @@ class OperatorSettings(BaseSettings):
     backoff_max: float = Field(default=30.0, gt=0, description="Upper bound of the retry delay after errors.")
     health_port: int = Field(default=8080, ge=0, le=65535, description="Liveness endpoint port; 0 disables.")
     health_host: str = "0.0.0.0"
+    metrics_port: int = Field(
+        default=8081, ge=0, le=65535, description="Prometheus /metrics port; 0 disables."
+    )
+    metrics_host: str = Field(default="0.0.0.0", description="Address /metrics listens on.")
     json_logs: bool = False
     log_level: str = "INFO"
     peering_name: str = "seam-jetstream"

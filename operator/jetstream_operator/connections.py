@@ -14,6 +14,7 @@ import json
 import logging
 import ssl
 import tempfile
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,8 @@ class ConnectionPool:
         self._connect_timeout = connect_timeout
         self._on_advisory = on_advisory
         self._on_state = on_state
+        # Advisories received by event ("stream.deleted", ...), read by the metrics at scrape time.
+        self.advisory_counts: Counter[str] = Counter()
 
     def stats(self) -> dict[str, int]:
         """Owners per open connection key (for tests and the health endpoint)."""
@@ -279,6 +282,7 @@ class ConnectionPool:
             if parsed is None or self._on_advisory is None:
                 return
             kind, stream, consumer = parsed
+            self.advisory_counts[kind] += 1
             try:
                 await self._on_advisory(key, kind, stream, consumer)
             except Exception:

@@ -54,6 +54,7 @@ class OperatorProcess:
         env: dict[str, str] | None = None,
     ) -> None:
         self.health_port = free_port()
+        self.metrics_port = free_port()  # /metrics (a fixed default would clash between replicas)
         self.log_path = scratch_dir(f"operator-{name}-") / "operator.log"
         argv = [
             sys.executable,
@@ -67,6 +68,8 @@ class OperatorProcess:
             str(resync_seconds),
             "--health-port",
             str(self.health_port),
+            "--metrics-port",
+            str(self.metrics_port),
             "--log-level",
             "DEBUG",
             *(["--standalone"] if standalone else []),

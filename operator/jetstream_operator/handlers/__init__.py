@@ -1,5 +1,5 @@
 """kopf handlers; importing this package registers them all."""
 
-from jetstream_operator.handlers import connections, consumers, lifecycle, secrets, streams
+from jetstream_operator.handlers import connections, consumers, lifecycle, metrics, secrets, streams
 
-__all__ = ["connections", "consumers", "lifecycle", "secrets", "streams"]
+__all__ = ["connections", "consumers", "lifecycle", "metrics", "secrets", "streams"]

@@ -13,6 +13,7 @@ import kopf
 
 from jetstream_operator.failures import backoff_delay
 from jetstream_operator.kubeapi import GROUP, VERSION
+from jetstream_operator.metrics import EVENT, PERIODIC
 from jetstream_operator.reconcile.runner import Reconciler, SuccessHook, as_failure, run
 from jetstream_operator.registry import Tracked
 from jetstream_operator.runtime import Runtime
@@ -90,9 +91,10 @@ async def drift_loop(
             await _wait(wake, delay)
             if stopped:
                 break
+            trigger = EVENT if wake.is_set() else PERIODIC  # for the drift-repair metric
             wake.clear()
             try:
-                retry = await run(rt, plural, body, reconciler, on_success)
+                retry = await run(rt, plural, body, reconciler, on_success, trigger=trigger)
             except Exception:  # e.g. the apiserver refused a status patch: try again later
                 log.exception("drift check of %s failed", item.key)
                 retry = backoff_delay(item.attempt, cap=rt.settings.backoff_max)

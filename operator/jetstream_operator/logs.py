@@ -15,8 +15,9 @@ def configure_logging(*, json_logs: bool, level: str) -> None:
         log_prefix=not json_logs,
         log_refkey="k8s" if json_logs else None,
     )
-    # kubernetes_asyncio logs whole response bodies at DEBUG, Secrets included: never below INFO.
-    logging.getLogger("kubernetes_asyncio").setLevel(logging.INFO)
+    # kubeapi never logs request headers or response bodies (tokens, Secret data); keep it so
+    # even if a library it uses learns to: the HTTP client's own logger stays at INFO or above.
+    logging.getLogger("aiohttp.client").setLevel(logging.INFO)
     # nats-py and aiohttp are chatty at INFO during reconnect storms.
     logging.getLogger("nats").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

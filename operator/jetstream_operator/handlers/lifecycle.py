@@ -6,11 +6,10 @@ import logging
 from typing import Any
 
 import kopf
-from kubernetes_asyncio.client.exceptions import ApiException
 
 from jetstream_operator.config import OperatorSettings
 from jetstream_operator.connections import ConnectionPool
-from jetstream_operator.kubeapi import KubeAPI, make_api_client
+from jetstream_operator.kubeapi import KubeAPI, KubeAPIError, make_api_client
 from jetstream_operator.reconcile.connection_config import ConfigCache
 from jetstream_operator.registry import CONSUMER, STREAM, Registry
 from jetstream_operator.runtime import Runtime
@@ -48,14 +47,14 @@ async def ensure_peering(kube: KubeAPI, op: OperatorSettings) -> None:
     for namespace in targets:
         try:
             if namespace is None:
-                await kube.custom.create_cluster_custom_object(
+                await kube.create(
                     "kopf.dev", "v1", "clusterkopfpeerings", {**body, "kind": "ClusterKopfPeering"}
                 )
             elif "*" not in namespace:
-                await kube.custom.create_namespaced_custom_object(
-                    "kopf.dev", "v1", namespace, "kopfpeerings", {**body, "kind": "KopfPeering"}
+                await kube.create(
+                    "kopf.dev", "v1", "kopfpeerings", {**body, "kind": "KopfPeering"}, namespace
                 )
-        except ApiException as exc:
+        except KubeAPIError as exc:
             if exc.status != 409:  # 409: exists already
                 log.warning(
                     "cannot create the peering object %s in %s: %s", op.peering_name, namespace, exc.reason

@@ -16,13 +16,12 @@ from typing import Any
 
 import kopf
 from kopf._cogs.structs.references import NamespaceName, match_namespace
-from kubernetes_asyncio.client.exceptions import ApiException
 
 from jetstream_operator.config import OperatorSettings
 from jetstream_operator.injection.plan import PLURALS, build_plan
 from jetstream_operator.injection.pod_patch import inject
 from jetstream_operator.injection.request import INJECT_LABEL, InjectionDenied, parse_request
-from jetstream_operator.kubeapi import KubeAPI
+from jetstream_operator.kubeapi import KubeAPI, KubeAPIError
 from jetstream_operator.runtime import Runtime
 from jetstream_operator.webhook_certs import ensure_certs
 
@@ -43,13 +42,7 @@ class ApiLookup:
         return await self._kube.get(PLURALS[kind], self._namespace, name)
 
     async def secret_keys(self, name: str) -> set[str] | None:
-        try:
-            secret = await self._kube.core.read_namespaced_secret(name, self._namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return set(secret.data or {}) | set(getattr(secret, "string_data", None) or {})
+        return await self._kube.secret_keys(self._namespace, name)
 
 
 def watches(op: OperatorSettings, namespace: str) -> bool:
@@ -101,7 +94,7 @@ async def inject_adapter_settings(
         raise kopf.AdmissionError(
             f"seam-jetstream: reading the resources took longer than {RESOLVE_TIMEOUT:g}s", code=504
         ) from None
-    except ApiException as exc:
+    except KubeAPIError as exc:
         raise kopf.AdmissionError(
             f"seam-jetstream: cannot read the referenced resources ({exc.status} {exc.reason})", code=500
         ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -221,3 +222,15 @@ def test_client_library_stays_importable_after_the_operator() -> None:
     out = _fresh(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_unreadable_rotated_token_keeps_the_old_one_and_never_logs_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sa = _service_account(tmp_path, "secret-token-value")
+    client = ApiClient(in_cluster_connection({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, sa))
+    (sa / "token").unlink()
+    with caplog.at_level(logging.DEBUG):
+        assert client._auth_headers(refresh=True) == {"Authorization": "Bearer secret-token-value"}
+    assert "cannot re-read the service-account token" in caplog.text
+    assert "secret-token-value" not in caplog.text

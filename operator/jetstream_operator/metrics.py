@@ -120,27 +120,36 @@ class OperatorMetrics:
             ["kind", "trigger"],
             registry=self.registry,
         )
-        for kind in KINDS.values():  # export zeros so rate() and dashboards see every series
-            for result in RESULTS:
-                self.reconciles.labels(kind, result)
+        # Children resolved once (`.labels()` locks and hashes on every call); creating them also
+        # exports every series as zero from the start, so rate() and dashboards see them.
+        self._runs = {
+            kind: {result: self.reconciles.labels(kind, result) for result in RESULTS}
+            for kind in KINDS.values()
+        }
+        self._durations = {kind: self.duration.labels(kind) for kind in KINDS.values()}
+        for kind in KINDS.values():
             for trigger in TRIGGERS:
                 self.repairs.labels(kind, trigger)
-            self.duration.labels(kind)
         self.ready: dict[ResourceKey, bool] = {}
         self._tracked: Registry | None = None
+        self._prune_at = 64  # prune `ready` once it holds this many entries
 
     def reconciled(
         self, key: ResourceKey, ready: bool | None, seconds: float, trigger: str, repairs: int = 0
     ) -> None:
         """Record one reconcile; `ready` None = it failed."""
-        kind = kind_of(key.plural)
-        self.reconciles.labels(kind, result_of(ready)).inc()
-        self.duration.labels(kind).observe(seconds)
+        kind, result = kind_of(key.plural), result_of(ready)
+        if kind in self._runs:
+            self._runs[kind][result].inc()
+            self._durations[kind].observe(seconds)
+        else:  # not one of the three kinds: never expected, still counted
+            self.reconciles.labels(kind, result).inc()
+            self.duration.labels(kind).observe(seconds)
         if repairs:
             self.repairs.labels(kind, trigger).inc(repairs)
         self.ready[key] = bool(ready)
         # Deleted resources leave the registry: drop their entries now and then (amortised O(1)).
-        if self._tracked is not None and len(self.ready) > 2 * len(self._tracked.items()) + 64:
+        if len(self.ready) > self._prune_at:
             self._prune()
 
     def track_state(self, registry: Registry, pool: ConnectionPool) -> None:
@@ -154,6 +163,7 @@ class OperatorMetrics:
         live = {item.key for item in self._tracked.items()}
         for key in [k for k in self.ready if k not in live]:
             del self.ready[key]
+        self._prune_at = 2 * len(live) + 64
 
 
 class _StateCollector(Collector):

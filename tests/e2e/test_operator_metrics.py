@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import urllib.request
 
 import pytest
@@ -9,12 +10,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from seam_harness.kube import ControlPlane
 from seam_harness.nats import NatsProcess
+from seam_harness.process import free_port
 from tests.e2e.nats_probe import js, stream_config
 from tests.e2e.operator_process import (
     OperatorProcess,
     StartOperator,
     apply,
     consumer_doc,
+    install_crds,
     poll,
     stream_doc,
     wait_ready,
@@ -111,3 +114,42 @@ def test_metrics_port_zero_serves_nothing(
     with pytest.raises(OSError):
         scrape(op.metrics_port)
     assert "metrics on http" not in op.log()
+
+
+def test_failing_reconciles_count_as_errors_and_not_ready(
+    kube: ControlPlane, kube_namespace: str, start_operator: StartOperator
+) -> None:
+    dead = f"nats://127.0.0.1:{free_port()}"  # nothing listens there
+    op = start_operator(dead)
+    apply(kube, kube_namespace, stream_doc("unreachable", name="UNREACHABLE", subjects=["unreachable.>"]))
+    wait_ready(kube, kube_namespace, "streams", "unreachable", status="False", reason="NatsUnavailable")
+
+    def failed(s: Samples) -> bool:
+        return (
+            value(s, "seam_operator_reconcile_total", kind="Stream", result="error") >= 1
+            and value(s, "seam_operator_resources", kind="Stream", ready="false") == 1
+        )
+
+    seen = poll(lambda: scrape(op.metrics_port), failed, timeout=30, what="failed reconcile in /metrics")
+    assert value(seen, "seam_operator_reconcile_total", kind="Stream", result="ready") == 0
+    assert value(seen, "seam_operator_resources", kind="Stream", ready="true") == 0
+    assert value(seen, "seam_operator_nats_connections") == 0
+
+
+def test_a_taken_metrics_port_stops_the_operator_with_a_clear_error(
+    kube: ControlPlane, kube_namespace: str, nats_server: NatsProcess
+) -> None:
+    install_crds(kube)
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        op = OperatorProcess(
+            kube, kube_namespace, nats_server.url, name="taken", extra_args=("--metrics-port", str(port))
+        )
+        op.process.start()
+        try:
+            poll(lambda: op.process.running, lambda running: not running, timeout=60, what="operator exit")
+        finally:
+            op.stop()
+    assert f"metrics_port: cannot listen on 0.0.0.0:{port}" in op.log()

@@ -93,13 +93,20 @@ def test_metrics_count_reconciles_resources_connections_and_drift_repairs(
     poll(lambda: stream_config(nats_server.url, "METERED"), lambda c: c is not None, timeout=30)
 
     def repaired(s: Samples) -> bool:
+        # The advisories arrive on separate subscriptions in no fixed order, and nats-server 2.15
+        # sometimes sends no stream.deleted at all: the Stream is then repaired on its Consumer's
+        # nudge (reconcile/consumer.py), still trigger "event". Either way a deletion was seen.
+        deleted = sum(
+            value(s, "seam_operator_advisories_total", event=e)
+            for e in ("stream.deleted", "consumer.deleted")
+        )
         return (
             value(s, "seam_operator_drift_repairs_total", kind="Stream", trigger="event") == 1
             and value(s, "seam_operator_drift_repairs_total", kind="Consumer", trigger="event") >= 1
+            and deleted >= 1
         )
 
     repaired_view = poll(lambda: scrape(port), repaired, timeout=30, what="drift repairs in /metrics")
-    assert value(repaired_view, "seam_operator_advisories_total", event="stream.deleted") >= 1
     assert value(repaired_view, "seam_operator_drift_repairs_total", kind="Stream", trigger="periodic") == 0
     assert value(repaired_view, "seam_operator_drift_repairs_total", kind="Stream", trigger="handler") == 0
     assert value(repaired_view, "seam_operator_reconcile_total", kind="Stream", result="ready") > value(

@@ -89,7 +89,12 @@ class Side:
 def start_ours(plane: ControlPlane, namespace: str, nats_url: str, log_dir: Path) -> Controller:
     """Our operator as `python -m jetstream_operator`, watching the benchmark namespace only."""
     port = free_port()
-    env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig), "SEAM_OPERATOR_HEALTH_HOST": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(plane.kubeconfig),
+        "SEAM_OPERATOR_HEALTH_HOST": "127.0.0.1",
+        "SEAM_OPERATOR_METRICS_HOST": "127.0.0.1",
+    }
     argv = [
         sys.executable,
         "-m",
@@ -97,6 +102,7 @@ def start_ours(plane: ControlPlane, namespace: str, nats_url: str, log_dir: Path
         f"--namespace={namespace}",
         f"--nats-url={nats_url}",
         f"--health-port={port}",
+        f"--metrics-port={free_port()}",  # metrics on, as deployed; a free port, not the default 8081
         "--standalone",
         f"--log-level={operator_log_level()}",
     ]

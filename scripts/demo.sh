@@ -36,8 +36,10 @@ done
 
 say "operator (log: $OP_LOG)"
 mkdir -p "$STATE_DIR"
-$UV run --frozen seam-operator --namespace "$NS" --nats-url "$SEAM_NATS_SERVER_URLS" \
-  --standalone --health-port 0 --resync-seconds 10 >>"$OP_LOG" 2>&1 &
+METRICS_PORT=$($UV run --frozen python -c 'from seam_harness.process import free_port; print(free_port())')
+SEAM_OPERATOR_METRICS_HOST=127.0.0.1 $UV run --frozen seam-operator --namespace "$NS" \
+  --nats-url "$SEAM_NATS_SERVER_URLS" --standalone --health-port 0 --metrics-port "$METRICS_PORT" \
+  --resync-seconds 10 >>"$OP_LOG" 2>&1 &
 OP_PID=$!
 stop_operator() {
   if [[ "${DEMO_KEEP_OPERATOR:-0}" != 1 ]] && kill -0 "$OP_PID" 2>/dev/null; then
@@ -97,5 +99,16 @@ PY
 say "after the message"
 "${KUBECTL[@]}" wait -n "$NS" --for=jsonpath='{.status.state.messages}'=1 --timeout=15s stream/orders >/dev/null 2>&1 || true
 "${KUBECTL[@]}" get jetstream -n "$NS"
+
+say "operator metrics (http://127.0.0.1:$METRICS_PORT/metrics)"
+$UV run --frozen python - "$METRICS_PORT" <<'PY'
+import sys, urllib.request
+
+text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode()
+wanted = ("seam_operator_reconcile_total", "seam_operator_resources", "seam_operator_nats_connections")
+for line in text.splitlines():
+    if line.startswith(wanted) and not line.rstrip().endswith(" 0.0"):
+        print(line)
+PY
 echo
 echo "Stack still running: 'make dev-down' stops it. Operator log: $OP_LOG"

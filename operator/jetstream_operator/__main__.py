@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-import time
+from jetstream_operator.kopf_loading import load_kopf_without_client_libraries
 
-import kopf
-from pydantic import ValidationError
+# First, before anything imports kopf: kopf would otherwise load kubernetes_asyncio (~60 MB RSS).
+load_kopf_without_client_libraries()
 
-from jetstream_operator.config import OperatorSettings
-from jetstream_operator.logs import configure_logging
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import kopf  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from jetstream_operator.config import OperatorSettings  # noqa: E402
+from jetstream_operator.logs import configure_logging  # noqa: E402
 
 
 def default_priority() -> int:

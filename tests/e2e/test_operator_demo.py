@@ -37,6 +37,10 @@ def test_demo_script_end_to_end(tmp_path: Path) -> None:
             line for line in out.splitlines() if "jetstream.oppie.xyz/orders" in line and " True " in line
         ]
         assert len(ready_rows) >= 2, out[-4000:]  # the Stream and the Consumer, both Ready
+        # the operator's own metrics, scraped by the demo: both kinds reconciled Ready, one NATS connection
+        assert 'seam_operator_reconcile_total{kind="Stream",result="ready"}' in out, out[-4000:]
+        assert 'seam_operator_resources{kind="Consumer",ready="true"} 1.0' in out, out[-4000:]
+        assert "seam_operator_nats_connections 1.0" in out, out[-4000:]
     finally:
         subprocess.run(
             [uv, "run", "--frozen", "seam-stack", "down", "--purge"],

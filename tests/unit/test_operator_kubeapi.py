@@ -217,8 +217,15 @@ def test_operator_process_never_imports_a_client_library() -> None:
     assert "login_via_async_client" not in logins and "login_via_client" not in logins
 
 
+def test_the_operator_package_imports_without_loading_kopf() -> None:
+    code = "import sys, jetstream_operator.spec, jetstream_operator.mapping; print('kopf' in sys.modules)"
+    out = _fresh(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 def test_client_library_stays_importable_after_the_operator() -> None:
-    code = "import jetstream_operator.kubeapi; import kubernetes_asyncio.client; print('ok')"
+    code = "import jetstream_operator.__main__; import kubernetes_asyncio.client; print('ok')"
     out = _fresh(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"

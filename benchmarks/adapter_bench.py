@@ -487,7 +487,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.adapter_bench", description=__doc__.split("\n")[0])
     p.add_argument("--messages", type=int, default=20_000, help="messages per throughput run (N)")
     p.add_argument("--latency-messages", type=int, default=3_000, help="messages per latency run (L)")
-    p.add_argument("--repeat", type=int, default=5, help="repeats; figures are medians (R)")
+    p.add_argument("--repeat", type=int, default=9, help="repeats; figures are medians (R)")
     p.add_argument("--payload-size", type=int, default=1024, help="payload bytes")
     p.add_argument("--batch-size", type=int, default=500, help="pull batch size for every consumer")
     p.add_argument("--max-ack-pending", type=int, default=5_000, help="max_ack_pending for every consumer")

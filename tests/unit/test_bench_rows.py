@@ -140,9 +140,10 @@ def test_parse_args_rejects_bad_numbers(
     assert message in capsys.readouterr().err
 
 
-def test_parse_args_defaults_fit_the_five_minute_budget() -> None:
+def test_parse_args_defaults_are_the_documented_ones() -> None:
+    # 9 repeats: enough pairs to resolve the 5 % metrics-cost threshold on a noisy host (~8 min)
     args = parse_args([])
-    assert (args.messages, args.latency_messages, args.repeat, args.payload_size) == (20_000, 3_000, 5, 1024)
+    assert (args.messages, args.latency_messages, args.repeat, args.payload_size) == (20_000, 3_000, 9, 1024)
 
 
 def test_otlp_child_config_round_trips_through_json() -> None:

@@ -277,7 +277,8 @@ def _layout(groups: list[tuple[str, list[dict[str, Any]]]]) -> list[dict[str, An
     return out
 
 
-def _variable(name: str, label: str, query: str) -> dict[str, Any]:
+def query_variable(name: str, label: str, query: str) -> dict[str, Any]:
+    """A multi-value template variable with *All* filled from a Prometheus label query."""
     return {
         "type": "query",
         "name": name,
@@ -297,6 +298,21 @@ def _variable(name: str, label: str, query: str) -> dict[str, Any]:
     }
 
 
+def datasource_variable() -> dict[str, Any]:
+    """The `datasource` variable every panel's DS refers to (any Prometheus data source)."""
+    return {
+        "type": "datasource",
+        "name": "datasource",
+        "label": "Data source",
+        "query": "prometheus",
+        "current": {},
+        "hide": 0,
+        "refresh": 1,
+        "regex": "",
+        "options": [],
+    }
+
+
 def _names_regex(names: tuple[str, ...]) -> str:
     return "|".join(names)
 
@@ -305,37 +321,34 @@ def variables() -> list[dict[str, Any]]:
     any_side = f'__name__=~"{_names_regex(ANY_SIDE)}"'
     consumer_side = f'__name__=~"{_names_regex(CONSUMER_SIDE)}"'
     return [
-        {
-            "type": "datasource",
-            "name": "datasource",
-            "label": "Data source",
-            "query": "prometheus",
-            "current": {},
-            "hide": 0,
-            "refresh": 1,
-            "regex": "",
-            "options": [],
-        },
-        _variable("namespace", "Namespace", f"label_values({{{any_side}}}, namespace)"),
-        _variable("stream", "Stream", f'label_values({{{any_side}, namespace=~"$namespace"}}, stream)'),
-        _variable(
+        datasource_variable(),
+        query_variable("namespace", "Namespace", f"label_values({{{any_side}}}, namespace)"),
+        query_variable("stream", "Stream", f'label_values({{{any_side}, namespace=~"$namespace"}}, stream)'),
+        query_variable(
             "consumer",
             "Consumer",
             f'label_values({{{consumer_side}, namespace=~"$namespace", stream=~"$stream"}}, consumer)',
         ),
-        _variable(
+        query_variable(
             "pod", "Pod", f'label_values({{{any_side}, namespace=~"$namespace", stream=~"$stream"}}, pod)'
         ),
     ]
 
 
-def dashboard() -> dict[str, Any]:
+def dashboard_document(
+    uid: str,
+    title: str,
+    description: str,
+    tags: list[str],
+    variables: list[dict[str, Any]],
+    groups: list[tuple[str, list[dict[str, Any]]]],
+) -> dict[str, Any]:
+    """The Grafana dashboard JSON both builders emit (schema 39, 1 h window, 30 s refresh)."""
     return {
-        "uid": UID,
-        "title": "NATS adapter",
-        "description": "seam-jetstream adapter runtime: publish/consume rates, outcomes, backlog, latency. "
-        "Pick a namespace to get that namespace's dashboard.",
-        "tags": ["nats", "jetstream", "seam"],
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": tags,
         "schemaVersion": 39,
         "version": 1,
         "editable": True,
@@ -345,9 +358,38 @@ def dashboard() -> dict[str, Any]:
         "refresh": "30s",
         "annotations": {"list": []},
         "links": [],
-        "templating": {"list": variables()},
-        "panels": _layout(rows()),
+        "templating": {"list": variables},
+        "panels": _layout(groups),
     }
+
+
+def write_or_check(argv: list[str] | None, prog: str, doc: str | None, output: Path, text: str) -> int:
+    """The builders' CLI: write `text` to the output, or with --check exit 1 if the file differs."""
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=doc)
+    parser.add_argument("--check", action="store_true", help="exit 1 if the committed JSON is stale")
+    parser.add_argument("--output", type=Path, default=output)
+    args = parser.parse_args(argv)
+    if args.check:
+        current = args.output.read_text() if args.output.exists() else ""
+        if current != text:
+            print(f"{args.output} is stale: run python -m {prog}", file=sys.stderr)
+            return 1
+        return 0
+    args.output.write_text(text)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def dashboard() -> dict[str, Any]:
+    return dashboard_document(
+        UID,
+        "NATS adapter",
+        "seam-jetstream adapter runtime: publish/consume rates, outcomes, backlog, latency. "
+        "Pick a namespace to get that namespace's dashboard.",
+        ["nats", "jetstream", "seam"],
+        variables(),
+        rows(),
+    )
 
 
 def render() -> str:
@@ -355,20 +397,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboards.build", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the committed JSON is stale")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = args.output.read_text() if args.output.exists() else ""
-        if current != text:
-            print(f"{args.output} is stale: run python -m dashboards.build", file=sys.stderr)
-            return 1
-        return 0
-    args.output.write_text(text)
-    print(f"wrote {args.output}")
-    return 0
+    return write_or_check(argv, "dashboards.build", __doc__, OUTPUT, render())
 
 
 if __name__ == "__main__":

@@ -7,13 +7,19 @@ tests. The metrics are documented in docs/operator.md#metrics.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from dashboards.build import DS, RATE, _layout, target, timeseries
+from dashboards.build import (
+    RATE,
+    dashboard_document,
+    datasource_variable,
+    query_variable,
+    target,
+    timeseries,
+    write_or_check,
+)
 
 OUTPUT = Path(__file__).with_name("operator.json")
 UID = "seam-jetstream-operator"
@@ -147,63 +153,24 @@ def rows() -> list[tuple[str, list[dict[str, Any]]]]:
     ]
 
 
-def _variable(name: str, label: str, query: str) -> dict[str, Any]:
-    return {
-        "type": "query",
-        "name": name,
-        "label": label,
-        "datasource": DS,
-        "definition": query,
-        "query": query,
-        "refresh": 2,
-        "sort": 1,
-        "multi": True,
-        "includeAll": True,
-        "allValue": ".*",
-        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
-        "options": [],
-        "hide": 0,
-        "regex": "",
-    }
-
-
 def variables() -> list[dict[str, Any]]:
     return [
-        {
-            "type": "datasource",
-            "name": "datasource",
-            "label": "Data source",
-            "query": "prometheus",
-            "current": {},
-            "hide": 0,
-            "refresh": 1,
-            "regex": "",
-            "options": [],
-        },
-        _variable("namespace", "Namespace", f"label_values({ANCHOR}, namespace)"),
-        _variable("pod", "Pod", f'label_values({ANCHOR}{{namespace=~"$namespace"}}, pod)'),
+        datasource_variable(),
+        query_variable("namespace", "Namespace", f"label_values({ANCHOR}, namespace)"),
+        query_variable("pod", "Pod", f'label_values({ANCHOR}{{namespace=~"$namespace"}}, pod)'),
     ]
 
 
 def dashboard() -> dict[str, Any]:
-    return {
-        "uid": UID,
-        "title": "JetStream operator",
-        "description": "seam-jetstream operator: reconciles, errors, durations, resources by Ready, "
+    return dashboard_document(
+        UID,
+        "JetStream operator",
+        "seam-jetstream operator: reconciles, errors, durations, resources by Ready, "
         "drift repairs, advisories, NATS connections (docs/operator.md#metrics).",
-        "tags": ["nats", "jetstream", "seam", "operator"],
-        "schemaVersion": 39,
-        "version": 1,
-        "editable": True,
-        "graphTooltip": 1,
-        "time": {"from": "now-1h", "to": "now"},
-        "timezone": "browser",
-        "refresh": "30s",
-        "annotations": {"list": []},
-        "links": [],
-        "templating": {"list": variables()},
-        "panels": _layout(rows()),
-    }
+        ["nats", "jetstream", "seam", "operator"],
+        variables(),
+        rows(),
+    )
 
 
 def render() -> str:
@@ -211,20 +178,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboards.build_operator", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the committed JSON is stale")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = args.output.read_text() if args.output.exists() else ""
-        if current != text:
-            print(f"{args.output} is stale: run python -m dashboards.build_operator", file=sys.stderr)
-            return 1
-        return 0
-    args.output.write_text(text)
-    print(f"wrote {args.output}")
-    return 0
+    return write_or_check(argv, "dashboards.build_operator", __doc__, OUTPUT, render())
 
 
 if __name__ == "__main__":

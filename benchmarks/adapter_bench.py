@@ -21,7 +21,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 import traceback
@@ -51,6 +50,7 @@ from benchmarks.bench_stats import (
     ratio_range,
 )
 from benchmarks.bench_stream import BenchConfig, Measured, fresh_stream, prefill
+from benchmarks.machine import cpu_model, nats_server_version
 
 Sample = float | list[float]
 RunResult = float | list[float] | Measured
@@ -404,18 +404,10 @@ async def run_bench(
 
 
 def machine_info(nats_server_binary: str | None, load_at_start: tuple[float, float, float]) -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     server = "external (not started by the bench)"
     if nats_server_binary:
-        out = subprocess.run([nats_server_binary, "--version"], capture_output=True, text=True, check=False)
-        server = out.stdout.strip() or out.stderr.strip()
+        server = nats_server_version(nats_server_binary)
     return {
         "date (UTC)": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
         "cpus (nproc)": str(os.cpu_count()),

@@ -38,6 +38,7 @@ from benchmarks.apiserver_requests import (
     request_delta,
     summarise,
 )
+from benchmarks.machine import cpu_model, nats_server_version
 from benchmarks.operator_bench_report import (
     ReadyTracker,
     SideResult,
@@ -350,22 +351,15 @@ def load_average() -> str:
 
 
 def machine_info(kube_version: str, nack_version: str | None) -> dict[str, str]:
-    cpu_model = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model("?")
     mem = "?"
     with contextlib.suppress(OSError, ValueError, IndexError):
         kb = int(Path("/proc/meminfo").read_text().split()[1])
         mem = f"{kb / 1024 / 1024:.1f} GiB"
-    nats_version = subprocess.run(
-        [find_binary("nats-server"), "--version"], capture_output=True, text=True, timeout=10
-    ).stdout.strip()
+    nats_version = nats_server_version(find_binary("nats-server"))
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "CPU": f"{os.cpu_count()} x {cpu_model}",
+        "CPU": f"{os.cpu_count()} x {cpu}",
         "memory": mem,
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),

@@ -12,13 +12,13 @@ import json
 import logging
 import os
 import platform
-import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
 import psutil
 
+from benchmarks.machine import cpu_model, nats_server_version
 from benchmarks.resilience.matrix import DEFAULT_MATRIX, Matrix, MatrixError, Scenario, load_matrix
 from benchmarks.resilience.report import render
 from benchmarks.resilience.result import ScenarioResult
@@ -28,24 +28,14 @@ from seam_harness.process import find_binary
 
 
 def machine_info() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    server = subprocess.run(
-        [find_binary("nats-server"), "--version"], capture_output=True, text=True, check=False
-    )
+    cpu = cpu_model(platform.processor() or platform.machine())
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return {
         "CPU": f"{cpu}, {psutil.cpu_count()} logical cores",
         "Memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
         "OS": platform.platform(),
         "Python": platform.python_version(),
-        "nats-server": server.stdout.strip() or server.stderr.strip(),
+        "nats-server": nats_server_version(find_binary("nats-server")),
         "nats-py": version("nats-py"),
         "Load average at start (1/5/15 min)": load,
     }
